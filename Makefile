@@ -1,0 +1,44 @@
+# The one place that knows how to build, test and lint mpu-operator.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+STAMP   = $(VENV)/.installed
+
+.PHONY: test unit integration lint crd bench e2e run emulator clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+test: $(STAMP)  ## the whole test suite (what CI runs)
+	$(BIN)/python -m pytest -q
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest -q -m 'not integration'
+
+integration: $(STAMP)
+	$(BIN)/python -m pytest -q -m integration
+
+lint: $(STAMP)
+	$(BIN)/ruff check operator tests
+	$(BIN)/mypy
+
+crd: $(STAMP)  ## regenerate crds/mputask.yaml from the spec model
+	$(BIN)/mpu-operator crd > crds/mputask.yaml
+
+bench: $(STAMP)
+	$(BIN)/python -m tests.bench
+
+e2e: $(STAMP)  ## the integration scenarios against a real kind cluster (needs Docker, kind, kubectl)
+	./tests/e2e/run-kind.sh
+
+run: $(STAMP)
+	$(BIN)/mpu-operator run --all-namespaces --verbose
+
+emulator: $(STAMP)
+	$(BIN)/mpu-operator emulator
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

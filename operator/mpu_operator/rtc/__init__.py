@@ -1,0 +1,1 @@
+"""The RTC OpenAPI: request signing, the client and its errors."""
