@@ -1,0 +1,125 @@
+"""Problems found in a spec, and the translation of pydantic's errors into them.
+
+Users read these in ``kubectl describe``, in status and in CI logs, so a problem names the
+field the way it is written in the manifest (camelCase, dotted, ``[i]`` for list items)
+and states the rule in plain English. Input values are never echoed: the stream URL
+carries an auth key, and an echo of one field is one typo away from an echo of another.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic_core import ErrorDetails
+
+from mpu_operator import catalogue
+
+#: The field name used for a problem with the spec as a whole.
+ROOT = "spec"
+
+COLOR_PATTERN = r"^#[0-9A-Fa-f]{6}$"
+#: A Kubernetes object name (DNS-1123 subdomain), as Secrets are named.
+OBJECT_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+#: A key in a Secret's data.
+SECRET_KEY_PATTERN = r"^[-._a-zA-Z0-9]+$"
+
+#: What each pattern means, for people: "should match '^[a-z0-9]([-a-z0-9]*…'" helps nobody.
+PATTERN_RULES: dict[str, str] = {
+    COLOR_PATTERN: "must be a colour written #RRGGBB (six hex digits)",
+    OBJECT_NAME_PATTERN: "must be a Kubernetes object name: lower-case letters, digits, "
+                         "'-' and '.', starting and ending with a letter or digit",
+    SECRET_KEY_PATTERN: "must be a Secret key: letters, digits, '-', '_' and '.'",
+    catalogue.TASK_ID_PATTERN: "may contain only letters, digits, '_' and '-'",
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One broken rule: ``field`` is a camelCase path inside the spec (no ``spec.``)."""
+
+    field: str
+    rule: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.rule}"
+
+
+def field_path(loc: Sequence[str | int]) -> str:
+    """('layout', 'userPanes', 1, 'paneId') -> 'layout.userPanes[1].paneId'."""
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path or ROOT
+
+
+def from_pydantic(errors: Iterable[ErrorDetails], known: dict[str, list[str]]) -> list[Problem]:
+    """Pydantic's errors as Problems. ``known``: field path -> the names allowed there.
+
+    ``known`` lets an unknown field suggest the name the user probably meant.
+    """
+    problems = [Problem(field_path(e["loc"]), _rule(e, known)) for e in errors]
+    return list(dict.fromkeys(problems))  # unions can repeat an error; keep the first
+
+
+def _rule(error: ErrorDetails, known: dict[str, list[str]]) -> str:
+    kind = error["type"]
+    ctx: dict[str, Any] = dict(error.get("ctx") or {})
+    if kind == "extra_forbidden":
+        return _unknown_field(error["loc"], known)
+    if kind == "string_pattern_mismatch":
+        return PATTERN_RULES.get(str(ctx.get("pattern")), "has a form that is not allowed")
+    if kind in _SIZED:
+        return _SIZED[kind](ctx)
+    if kind in _SIMPLE:
+        return _SIMPLE[kind]
+    if kind == "value_error":
+        return str(ctx.get("error", "is not valid"))
+    if kind == "literal_error":
+        return f"must be {ctx.get('expected', 'one of the allowed values')}"
+    return _plain(error["msg"])
+
+
+def _unknown_field(loc: Sequence[str | int], known: dict[str, list[str]]) -> str:
+    """'unknown field', with the nearest allowed name when there is a likely one."""
+    parent = "".join("[]" if isinstance(p, int) else f".{p}" for p in loc[:-1]).lstrip(".")
+    allowed = known.get(parent, [])
+    close = difflib.get_close_matches(str(loc[-1]), allowed, n=1, cutoff=0.6)
+    return f"unknown field (did you mean {close[0]}?)" if close else "unknown field"
+
+
+def _plain(msg: str) -> str:
+    """Pydantic's own text, reworded from 'Input should be…' into 'must be…'."""
+    text = msg.replace("Input should be", "must be")
+    return text[:1].lower() + text[1:]
+
+
+_SIMPLE: dict[str, str] = {
+    "missing": "required",
+    "string_type": "must be a string",
+    "int_type": "must be an integer",
+    "bool_type": "must be true or false",
+    "list_type": "must be a list",
+    "dict_type": "must be an object",
+    "model_type": "must be an object",
+    "model_attributes_type": "must be an object",
+    "dataclass_type": "must be an object",
+}
+
+_SIZED: dict[str, Callable[[dict[str, Any]], str]] = {
+    "string_too_short": lambda c: "must not be empty" if c.get("min_length") == 1
+    else f"must be at least {c.get('min_length')} characters",
+    "string_too_long": lambda c: f"must be at most {c.get('max_length')} characters",
+    "too_short": lambda c: "must not be empty" if c.get("min_length") == 1
+    else f"must have at least {c.get('min_length')} items",
+    "too_long": lambda c: f"must have at most {c.get('max_length')} items",
+    "greater_than_equal": lambda c: f"must be at least {c.get('ge')}",
+    "less_than_equal": lambda c: f"must be at most {c.get('le')}",
+    "greater_than": lambda c: f"must be greater than {c.get('gt')}",
+    "less_than": lambda c: f"must be less than {c.get('lt')}",
+}

@@ -1,0 +1,346 @@
+"""The MPUTask spec: one pydantic model that is the single source of truth.
+
+The CRD's schema is generated from these classes (see :mod:`mpu_operator.api.crd`), and the
+operator and ``mpu-operator validate`` both judge a spec with :func:`parse_spec`, so the
+cluster, the CI pipeline and the reconciler can never disagree about what is valid. Rules
+a JSON schema cannot say (pane counts, profiles) live in :mod:`mpu_operator.api.rules` and
+run as part of the same model.
+
+Wire names are camelCase (aliases); Python attributes are snake_case. Enumerations are
+``Literal`` strings, so ``spec.restart_policy == "OnFailure"`` is how to test them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal, Self
+from urllib.parse import urlsplit
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
+
+from mpu_operator import catalogue
+from mpu_operator.api import rules
+from mpu_operator.api.problems import (
+    COLOR_PATTERN,
+    OBJECT_NAME_PATTERN,
+    ROOT,
+    SECRET_KEY_PATTERN,
+    Problem,
+    from_pydantic,
+)
+from mpu_operator.rtc.params import LayoutParams, StartParams, UserPane
+
+SourceType = Literal["camera", "shareScreen"]
+RestartPolicy = Literal["Always", "OnFailure", "Never"]
+DeletionPolicy = Literal["Delete", "Orphan"]
+
+#: Accepted values of ``encoding.taskProfile``: Auto first, then the catalogue's profiles.
+TASK_PROFILES: tuple[str, ...] = (catalogue.AUTO, *catalogue.PROFILE_NAMES)
+STREAM_URL_SCHEMES = ("rtmp", "rtmps")
+#: Generous for a push URL with an auth query; bounded so CEL cost stays estimable.
+MAX_STREAM_URL_LENGTH = 2048
+MAX_NAME_LENGTH = 253
+
+#: Validation context key: parse_spec runs the rules itself, to sort errors from warnings.
+_DEFER_RULES = "mpu_operator.defer_rules"
+
+
+def _check_task_profile(value: str) -> str:
+    if value not in TASK_PROFILES:
+        raise ValueError(f"must be {catalogue.AUTO} or one of {', '.join(catalogue.PROFILE_NAMES)}")
+    return value
+
+
+def _check_stream_url(value: str) -> str:
+    """Catch a URL the service could never push to, without ever quoting it (auth key)."""
+    try:
+        parts = urlsplit(value)
+        ok = parts.scheme.lower() in STREAM_URL_SCHEMES and bool(parts.hostname) \
+            and parts.path.strip("/") != ""
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError("must be an rtmp:// or rtmps:// URL with a host and a stream path")
+    return value
+
+
+def _check_distinct_layouts(value: list[int]) -> list[int]:
+    repeated = sorted({i for i in value if value.count(i) > 1})
+    if repeated:
+        raise ValueError(f"must not repeat a layout id (repeated: {_join(repeated)})")
+    return value
+
+
+def _join(items: list[int]) -> str:
+    return ", ".join(str(i) for i in items)
+
+
+class _Model(BaseModel):
+    """Common configuration: strict JSON types, no unknown fields, no input in errors.
+
+    Strict, because the API server would refuse ``mediaEncode: "20"`` and ``validate`` must
+    agree with it; ``extra="forbid"`` because a misspelt optional field would otherwise be
+    silently ignored (the API server prunes it) and the user would never learn why; hidden
+    input because a ValidationError's text could otherwise quote the stream URL's auth key.
+    """
+
+    model_config = ConfigDict(strict=True, extra="forbid", validate_by_alias=True,
+                              validate_by_name=True, frozen=True, hide_input_in_errors=True)
+
+
+ObjectName = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH,
+                                  pattern=OBJECT_NAME_PATTERN)]
+
+
+class SecretKeySelector(_Model):
+    """A key in a Secret in the MPUTask's namespace."""
+
+    name: ObjectName = Field(description="Name of the Secret, in the MPUTask's namespace.")
+    key: str = Field(min_length=1, max_length=MAX_NAME_LENGTH, pattern=SECRET_KEY_PATTERN,
+                     description="Key in the Secret's data whose value is used.")
+
+
+class StreamURLSource(_Model):
+    """Where to read the stream URL from when it must not be written in the manifest."""
+
+    secret_key_ref: SecretKeySelector = Field(
+        alias="secretKeyRef",
+        description="Secret key holding the RTMP push URL, auth query string included.")
+
+
+class UserPaneSpec(_Model):
+    """Pins one user to one pane of the layout."""
+
+    pane_id: int = Field(alias="paneId", ge=0, le=catalogue.MAX_PANES - 1,
+                         description="Pane number, 0-based, below the pane count of the "
+                                     "largest layout in layoutIds.")
+    user_id: str = Field(alias="userId", min_length=1,
+                         description="RTC user shown in this pane. If the user is not in the "
+                                     "channel, the service fills the pane with others in "
+                                     "join order.")
+    source_type: SourceType = Field(default="camera", alias="sourceType",
+                                    description="Which of the user's streams to show: "
+                                                "camera or shareScreen.")
+
+
+class LayoutSpec(_Model):
+    """How the mixed picture is laid out. The only part that can change on a live task."""
+
+    layout_ids: Annotated[list[Annotated[int, Field(ge=1)]],
+                          AfterValidator(_check_distinct_layouts)] = Field(
+        alias="layoutIds", min_length=1, max_length=catalogue.MAX_LAYOUTS,
+        json_schema_extra={"x-kubernetes-list-type": "set"},
+        description="Layout ids (1 to 16, distinct). The service switches between them by "
+                    "the number of people in the channel, so no two may have the same pane "
+                    "count: system layouts 2, 3, 4 and 13 all have 2 panes. System layouts: "
+                    "1 (1 pane), 2-4 and 13 (2), 5 (3), 6 (4), 7 (5), 8 (6), 9 (7), 10 (8), "
+                    "11 (9); other ids are custom layouts and are judged by the service.")
+    crop_mode: int = Field(default=2, alias="cropMode", ge=0, le=2,
+                           description="How a video fits its pane: 0 stretch to fill, "
+                                       "1 keep the aspect ratio and crop, 2 keep the aspect "
+                                       "ratio and pad.")
+    background_color: str = Field(default="#000000", alias="backgroundColor",
+                                  pattern=COLOR_PATTERN,
+                                  description="Background colour, #RRGGBB.")
+    user_panes: list[UserPaneSpec] = Field(
+        default_factory=list, alias="userPanes", max_length=catalogue.MAX_USER_PANES,
+        json_schema_extra={"x-kubernetes-validations": [{
+            "rule": "self.all(p, self.exists_one(q, q.paneId == p.paneId))",
+            "message": "paneId must be distinct across userPanes",
+        }]},
+        description="Users pinned to panes (at most 16, distinct paneIds). Panes not listed "
+                    "are filled by the service in join order.")
+
+
+class EncodingSpec(_Model):
+    """The output stream's encoding and the billing profile that must cover it."""
+
+    media_encode: int = Field(alias="mediaEncode", ge=0,
+                              description="Output encoding id (MediaEncode): 0 audio only, "
+                                          "1 640x360, 20 1280x720, 30 1920x1080, and others "
+                                          "from the service's table. An id we do not know "
+                                          "is passed on with a warning.")
+    task_profile: Annotated[str, AfterValidator(_check_task_profile)] = Field(
+        default=catalogue.AUTO, alias="taskProfile",
+        json_schema_extra={"enum": list(TASK_PROFILES)},
+        description="Billing profile: NIN_RES mixes up to N inputs at up to RES, Mixed_Audio "
+                    "is audio only. Auto picks the cheapest profile covering the layouts' "
+                    "pane count and the encoding's resolution (16 inputs when a custom "
+                    "layout is used, 1080P for an unknown encoding).")
+
+
+class CredentialsRef(_Model):
+    """A Secret with the Alibaba Cloud credentials to call RTC with."""
+
+    name: ObjectName = Field(description="Name of a Secret in the MPUTask's namespace with "
+                                         "keys accessKeyId, accessKeySecret and optionally "
+                                         "securityToken.")
+
+
+class MPUTaskSpec(_Model):
+    """An MPU bypass stream: mixes an RTC channel into one RTMP stream (StartMPUTask).
+
+    Build it with :func:`parse_spec`, which also sorts the rules' findings into errors
+    and warnings; direct construction runs the same rules and raises on errors.
+    """
+
+    model_config = ConfigDict(json_schema_extra={
+        "description": "Desired state of the MPU task: which channel to mix, how, and where "
+                       "to push it.",
+        "x-kubernetes-validations": [{
+            "rule": "has(self.streamURL) != has(self.streamURLFrom)",
+            "message": "exactly one of streamURL and streamURLFrom must be set",
+        }],
+    })
+
+    app_id: str = Field(alias="appId", min_length=1, description="RTC application id.")
+    channel_id: str = Field(alias="channelId", min_length=1,
+                            description="RTC channel to mix.")
+    stream_url: Annotated[str, Field(min_length=1, max_length=MAX_STREAM_URL_LENGTH),
+                          AfterValidator(_check_stream_url)] | None = Field(
+        default=None, alias="streamURL",
+        description="RTMP push URL (rtmp:// or rtmps://), auth query string included. "
+                    "Prefer streamURLFrom: the query string is a secret. Exactly one of "
+                    "streamURL and streamURLFrom.")
+    stream_url_from: StreamURLSource | None = Field(
+        default=None, alias="streamURLFrom",
+        description="Read the push URL from a Secret, keeping its auth key out of Git. "
+                    "Exactly one of streamURL and streamURLFrom.")
+    layout: LayoutSpec = Field(description="Layouts, panes and background of the mix.")
+    encoding: EncodingSpec = Field(description="Output encoding and billing profile.")
+    subscribe_users: list[Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=list, alias="subscribeUsers", max_length=catalogue.MAX_SUBSCRIBE_USERS,
+        description="Mix only these users (at most 16); empty mixes everyone.")
+    task_id: Annotated[str, Field(min_length=1, max_length=catalogue.MAX_TASK_ID_BYTES,
+                                  pattern=catalogue.TASK_ID_PATTERN)] | None = Field(
+        default=None, alias="taskId",
+        description="Service TaskId to use (letters, digits, '_' and '-'; at most 55). "
+                    "When omitted the operator derives one from the object.")
+    credentials_ref: CredentialsRef | None = Field(
+        default=None, alias="credentialsRef",
+        description="Secret with the credentials for this task; when omitted the "
+                    "operator's own credentials are used.")
+    suspend: bool = Field(default=False,
+                          description="Stop the task and keep it stopped until set to false.")
+    restart_policy: RestartPolicy = Field(
+        default="OnFailure", alias="restartPolicy",
+        description="When to start the task again after it stops: Always, OnFailure "
+                    "(the service reported a CDN or stream URL failure), or Never.")
+    deletion_policy: DeletionPolicy = Field(
+        default="Delete", alias="deletionPolicy",
+        description="On deleting the MPUTask: Delete stops the task at the service, "
+                    "Orphan leaves it running.")
+
+    @model_validator(mode="after")
+    def _cross_field_rules(self, info: ValidationInfo) -> Self:
+        """Refuse a spec that breaks a cross-field rule, unless parse_spec will judge it."""
+        if isinstance(info.context, dict) and info.context.get(_DEFER_RULES):
+            return self
+        errors, _ = rules.check(self)
+        if errors:
+            raise ValueError("; ".join(str(p) for p in errors))
+        return self
+
+    def resolved_profile(self) -> str:
+        """The TaskProfile to send: the one named, or for Auto the cheapest that fits."""
+        if self.encoding.task_profile != catalogue.AUTO:
+            return self.encoding.task_profile
+        return catalogue.choose_profile(self.layout.layout_ids, self.encoding.media_encode)
+
+    def layout_params(self) -> LayoutParams:
+        """What StartMPUTask and UpdateMPULayout take for the layout."""
+        layout = self.layout
+        return LayoutParams(
+            layout_ids=tuple(layout.layout_ids),
+            crop_mode=layout.crop_mode,
+            background_color=catalogue.color_to_int(layout.background_color),
+            user_panes=tuple(UserPane(p.pane_id, p.user_id, p.source_type)
+                             for p in layout.user_panes),
+        )
+
+    def start_params(self, task_id: str, stream_url: str) -> StartParams:
+        """StartMPUTask's parameters; the caller resolves the TaskId and the URL (Secret)."""
+        return StartParams(
+            app_id=self.app_id,
+            channel_id=self.channel_id,
+            task_id=task_id,
+            stream_url=stream_url,
+            layout=self.layout_params(),
+            media_encode=self.encoding.media_encode,
+            task_profile=self.resolved_profile(),
+            subscribe_users=tuple(self.subscribe_users),
+        )
+
+
+@dataclass(frozen=True)
+class SpecResult:
+    """A judged spec: ``spec`` is None exactly when there are errors."""
+
+    spec: MPUTaskSpec | None
+    errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def parse_spec(raw: Mapping[str, Any]) -> SpecResult:
+    """Judge a spec as it comes from Kubernetes (camelCase). Never raises.
+
+    Anything a user can write must end as a Problem in status, never as a crashed
+    handler, so even non-mapping junk and internal surprises are turned into errors.
+    """
+    try:
+        return _parse(raw)
+    except Exception:  # the contract is "never raises"; the reason is not the user's to fix
+        return SpecResult(None, [Problem(ROOT, "could not be read (internal error while "
+                                               "validating; please report it)")])
+
+
+def _parse(raw: object) -> SpecResult:
+    if not isinstance(raw, Mapping):
+        return SpecResult(None, [Problem(ROOT, "must be an object")])
+    try:
+        spec = MPUTaskSpec.model_validate(_plain(raw), strict=True, by_alias=True,
+                                          by_name=False, context={_DEFER_RULES: True})
+    except ValidationError as exc:
+        details = exc.errors(include_url=False, include_input=False)
+        return SpecResult(None, from_pydantic(details, _allowed_names()))
+    errors, warnings = rules.check(spec)
+    return SpecResult(None if errors else spec, errors, warnings)
+
+
+def _plain(value: object) -> object:
+    """Mappings (kopf's views included) as dicts, and tuples as lists, all the way down."""
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _allowed_names() -> dict[str, list[str]]:
+    """Field path (without list indices) -> wire names allowed there, for 'did you mean'."""
+    return {
+        "": _aliases(MPUTaskSpec),
+        "streamURLFrom": _aliases(StreamURLSource),
+        "streamURLFrom.secretKeyRef": _aliases(SecretKeySelector),
+        "layout": _aliases(LayoutSpec),
+        "encoding": _aliases(EncodingSpec),
+        "credentialsRef": _aliases(CredentialsRef),
+        "layout.userPanes[]": _aliases(UserPaneSpec),
+    }
+
+
+def _aliases(model: type[BaseModel]) -> list[str]:
+    return [f.alias or name for name, f in model.model_fields.items()]
