@@ -1,0 +1,1 @@
+"""The kopf shell: gathers inputs, asks ``core.decide``, performs the action, writes status."""

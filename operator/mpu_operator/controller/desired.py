@@ -1,0 +1,98 @@
+"""From a parsed spec and its Secrets to the plain ``Desired`` the core decides on."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from mpu_operator.api.spec import MPUTaskSpec
+from mpu_operator.core import fingerprint, taskid
+from mpu_operator.core.decide import SECRET_NOT_FOUND
+from mpu_operator.core.model import Desired, Record
+from mpu_operator.rtc.credentials import Credentials
+from mpu_operator.streamurl import StreamKey, stream_key
+
+NO_CREDENTIALS = "NoCredentials"
+
+
+@dataclass(frozen=True)
+class Resolved:
+    desired: Desired
+    credentials: Credentials | None
+    credentials_problem: str | None  # why there are none (reason already in desired)
+
+
+def task_id_base(spec: MPUTaskSpec, meta: Mapping[str, Any]) -> tuple[str, bool]:
+    if spec.task_id:
+        return spec.task_id, True
+    return taskid.derive_base(str(meta.get("namespace", "")), str(meta.get("name", "")),
+                              str(meta.get("uid", ""))), False
+
+
+async def resolve(spec: MPUTaskSpec, meta: Mapping[str, Any], record: Record, kube: Any,
+                  defaults: Credentials | None) -> Resolved:
+    """Read what the spec points at (Secrets) and reduce it all to ``Desired``.
+
+    A missing Secret never changes what a running task is compared against: its
+    fingerprints fall back to what the task was started with, so a deleted URL Secret
+    does not restart (or stop) a live broadcast; it only blocks the next start.
+    """
+    from mpu_operator.controller.kube import SecretProblem
+
+    namespace = str(meta.get("namespace", ""))
+    waiting: tuple[str, str] | None = None
+    url: str | None = spec.stream_url
+    if url is None and spec.stream_url_from is not None:
+        ref = spec.stream_url_from.secret_key_ref
+        try:
+            url = await kube.secret_value(namespace, ref.name, ref.key)
+        except SecretProblem as exc:
+            waiting = (SECRET_NOT_FOUND, f"streamURLFrom: {exc}")
+    creds, creds_problem = await _credentials(spec, namespace, kube, defaults)
+    if creds is None and waiting is None:
+        waiting = (SECRET_NOT_FOUND if spec.credentials_ref else NO_CREDENTIALS,
+                   creds_problem or "")
+    base, from_spec = task_id_base(spec, meta)
+    layout = spec.layout_params()
+    start = spec.start_params("", url) if url else None
+    key: StreamKey | None = stream_key(url) if url else None
+    immutable = (fingerprint.immutable_fingerprint(start, base) if start
+                 else record.applied_immutable or "")
+    return Resolved(
+        desired=Desired(
+            app_id=spec.app_id, stream_key=key, start=start, layout=layout,
+            immutable_fingerprint=immutable,
+            layout_fingerprint=fingerprint.layout_fingerprint(layout),
+            task_id_base=base, task_id_from_spec=from_spec, suspend=bool(spec.suspend),
+            restart_policy=_value(spec.restart_policy),
+            deletion_policy=_value(spec.deletion_policy),
+            waiting_reason=waiting[0] if waiting else None,
+            waiting_message=waiting[1] if waiting else "",
+        ),
+        credentials=creds,
+        credentials_problem=creds_problem,
+    )
+
+
+async def _credentials(spec: MPUTaskSpec, namespace: str, kube: Any,
+                       defaults: Credentials | None) -> tuple[Credentials | None, str | None]:
+    from mpu_operator.controller.kube import SecretProblem
+
+    if spec.credentials_ref is None:
+        if defaults is None:
+            return None, ("no credentialsRef and no operator default credentials "
+                          "(ALIBABA_CLOUD_ACCESS_KEY_ID/ALIBABA_CLOUD_ACCESS_KEY_SECRET)")
+        return defaults, None
+    name = spec.credentials_ref.name
+    try:
+        data = await kube.secret_data(namespace, name)
+        return Credentials.from_secret_data(data), None
+    except SecretProblem as exc:
+        return None, f"credentialsRef: {exc}"
+    except ValueError as exc:
+        return None, f"credentialsRef: Secret {namespace}/{name}: {exc}"
+
+
+def _value(enum_or_str: object) -> str:
+    return str(getattr(enum_or_str, "value", enum_or_str))

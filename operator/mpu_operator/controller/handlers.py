@@ -1,0 +1,151 @@
+"""kopf registrations: an index of URL uses, a daemon per MPUTask, a deletion handler.
+
+Events from the cluster are hints: any change to an object wakes its daemon, which re-runs
+the same level-based step. Handlers are registered on our own registry so that importing
+this module (in tests, say) does not touch kopf's default one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import kopf
+
+from mpu_operator.api.crd import GROUP, PLURAL, VERSION
+from mpu_operator.controller import reconciler as rc
+from mpu_operator.controller.kube import Kube, load_config
+from mpu_operator.controller.settings import OperatorConfig
+from mpu_operator.core import decide as d
+from mpu_operator.core.ledger import Ledger, owner_of, uses_of
+from mpu_operator.rtc.client import AsyncRTCClient, RTCClient
+from mpu_operator.rtc.ratelimit import RateLimiter
+
+FINALIZER = f"{GROUP}/finalizer"
+logger = logging.getLogger(__name__)
+registry = kopf.OperatorRegistry()
+_started_at = datetime.now(UTC)
+
+
+def _ctx(memo: Any) -> rc.Context:
+    ctx = getattr(memo, "mpu_context", None)
+    if ctx is None:
+        raise kopf.TemporaryError("the operator is still starting", delay=1)
+    return ctx  # type: ignore[no-any-return]
+
+
+def _obj(memo: Any) -> rc.ObjectState:
+    obj = getattr(memo, "mpu_object", None)
+    if obj is None:
+        obj = rc.ObjectState()
+        memo.mpu_object = obj
+    return obj  # type: ignore[no-any-return]
+
+
+def build_context(config: OperatorConfig, kube: Kube | None = None) -> rc.Context:
+    limiter = RateLimiter(rate=config.timing.api_qps)
+    client = RTCClient(config.endpoint, limiter=None)
+    ledger = Ledger(_started_at, timedelta(seconds=config.timing.url_cooldown))
+    return rc.Context(config=config, rtc=AsyncRTCClient(client, limiter),
+                      kube=kube or Kube(load_config(), config.secret_cache_seconds),
+                      ledger=ledger)
+
+
+@kopf.on.startup(registry=registry)
+async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+    global _started_at
+    _started_at = datetime.now(UTC)
+    settings.persistence.finalizer = FINALIZER
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(
+        prefix=GROUP)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=GROUP, key="last-handled-configuration")
+    settings.posting.level = logging.INFO
+    settings.execution.max_workers = 32
+    asyncio.get_running_loop().set_default_executor(
+        concurrent.futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="mpu-io"))
+    if getattr(memo, "mpu_context", None) is None:  # tests may inject their own
+        memo.mpu_context = build_context(OperatorConfig.from_env())
+    logger.info("mpu-operator: endpoint %s, %.1f API calls/s, %d tasks per app",
+                memo.mpu_context.config.endpoint, memo.mpu_context.config.timing.api_qps,
+                memo.mpu_context.config.max_tasks_per_app)
+
+
+@kopf.index(GROUP, VERSION, PLURAL, registry=registry)
+def mpu_uses(body: kopf.Body, **_: Any) -> dict[str, tuple[Any, ...]]:
+    """Every MPUTask's URL use as the cluster shows it (ready before any daemon runs)."""
+    return {"uses": tuple(uses_of(body, _started_at))}
+
+
+@kopf.on.event(GROUP, VERSION, PLURAL, registry=registry)
+def wake(memo: kopf.Memo, **_: Any) -> None:
+    """Any change is a hint: wake the object's daemon to look again now."""
+    _obj(memo).wake.set()
+
+
+@kopf.daemon(GROUP, VERSION, PLURAL, registry=registry, cancellation_timeout=10.0,
+             when=lambda body, **_: not body.get("metadata", {}).get("deletionTimestamp"))
+async def reconcile(body: kopf.Body, memo: kopf.Memo, stopped: kopf.DaemonStopped,
+                    mpu_uses: kopf.Index[str, Any], logger: kopf.Logger, **_: Any) -> None:
+    """Drive one MPUTask for as long as it lives (deletion is ``finalize``'s job)."""
+    ctx = _ctx(memo)
+    obj = _obj(memo)
+    unsubscribe = ctx.ledger.subscribe(obj.wake.set)
+    try:
+        while not stopped:
+            obj.wake.clear()
+            delay = await _guarded_step(ctx, obj, body, mpu_uses, deleting=False,
+                                        logger=logger)
+            if delay is None:
+                delay = 3600.0
+            await _sleep(obj.wake, stopped, delay)
+    finally:
+        unsubscribe()
+
+
+async def _guarded_step(ctx: rc.Context, obj: rc.ObjectState, body: kopf.Body,
+                        index: Any, *, deleting: bool, logger: kopf.Logger) -> float | None:
+    """One step; an unexpected error is logged and retried, never allowed to kill the loop."""
+    try:
+        action = await rc.step(ctx, obj, _inputs(body, index, deleting))
+    except Exception as exc:  # noqa: BLE001 - the loop must survive anything
+        logger.error("reconciliation step failed: %s: %s", type(exc).__name__, exc)
+        return 5.0
+    if isinstance(action, d.Wait):
+        return None if action.until is None else \
+            max(0.0, (action.until - ctx.now()).total_seconds())
+    return 0.0
+
+
+def _inputs(body: kopf.Body, index: Any, deleting: bool) -> rc.Inputs:
+    raw = dict(body)
+    meta = raw.get("metadata") or {}
+    return rc.Inputs(body=raw, owner=owner_of(raw), generation=int(meta.get("generation") or 0),
+                     deleting=deleting, indexed=rc.indexed_uses(index))
+
+
+async def _sleep(wake: asyncio.Event, stopped: kopf.DaemonStopped, delay: float) -> None:
+    waiters = [asyncio.ensure_future(wake.wait()), asyncio.ensure_future(stopped.wait())]
+    try:
+        await asyncio.wait(waiters, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+
+
+@kopf.on.delete(GROUP, VERSION, PLURAL, registry=registry, retries=None)
+async def finalize(body: kopf.Body, memo: kopf.Memo, mpu_uses: kopf.Index[str, Any],
+                   logger: kopf.Logger, **_: Any) -> None:
+    """Stop the task (per deletionPolicy) before kopf removes the finalizer."""
+    ctx = _ctx(memo)
+    obj = _obj(memo)
+    action = await rc.step(ctx, obj, _inputs(body, mpu_uses, deleting=True))
+    if isinstance(action, d.Finish):
+        return
+    assert isinstance(action, d.Wait)
+    delay = 1.0 if action.until is None else max(
+        0.5, (action.until - ctx.now()).total_seconds())
+    raise kopf.TemporaryError(action.message, delay=min(delay, ctx.config.timing.fast_poll * 5))

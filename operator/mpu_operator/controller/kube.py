@@ -1,0 +1,85 @@
+"""The few Kubernetes calls the operator makes itself: status writes and Secret reads.
+
+kopf owns watching, finalizers and Events; a long-running daemon can't return a patch to
+kopf after every step, so status goes through here (merge patch on the status
+subresource). The sync ``kubernetes`` client runs in worker threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import kubernetes
+
+from mpu_operator.api.crd import GROUP, PLURAL, VERSION
+
+MERGE_PATCH = "application/merge-patch+json"
+
+
+class SecretProblem(Exception):
+    """A Secret or key is missing or unreadable. The text names them, never a value."""
+
+
+def load_config() -> kubernetes.client.ApiClient:
+    """In-cluster config when running in a Pod, else ``KUBECONFIG`` / ~/.kube/config."""
+    try:
+        kubernetes.config.load_incluster_config()
+    except kubernetes.config.ConfigException:
+        kubernetes.config.load_kube_config()
+    return kubernetes.client.ApiClient()
+
+
+@dataclass
+class _Cached:
+    data: Mapping[str, str]
+    at: float
+
+
+class Kube:
+    def __init__(self, api: kubernetes.client.ApiClient, secret_ttl: float = 10.0) -> None:
+        self._custom = kubernetes.client.CustomObjectsApi(api)
+        self._core = kubernetes.client.CoreV1Api(api)
+        self._secret_ttl = secret_ttl
+        self._secrets: dict[tuple[str, str], _Cached] = {}
+
+    async def patch_status(self, namespace: str, name: str, status: Mapping[str, Any]) -> None:
+        """Merge-patch ``status``; an object that is already gone is not an error."""
+        try:
+            await asyncio.to_thread(
+                self._custom.patch_namespaced_custom_object_status, GROUP, VERSION,
+                namespace, PLURAL, name, {"status": dict(status)}, _content_type=MERGE_PATCH)
+        except kubernetes.client.ApiException as exc:
+            if exc.status != 404:
+                raise
+
+    async def secret_data(self, namespace: str, name: str) -> Mapping[str, str]:
+        """A Secret's base64 ``data``, cached briefly so a rotated Secret is picked up
+        within seconds without re-reading it on every fast poll."""
+        cached = self._secrets.get((namespace, name))
+        if cached is not None and time.monotonic() - cached.at < self._secret_ttl:
+            return cached.data
+        try:
+            secret = await asyncio.to_thread(self._core.read_namespaced_secret, name, namespace)
+        except kubernetes.client.ApiException as exc:
+            if exc.status == 404:
+                raise SecretProblem(f"Secret {namespace}/{name} not found") from None
+            raise SecretProblem(f"Secret {namespace}/{name} unreadable "
+                                f"(HTTP {exc.status})") from None
+        data = dict(secret.data or {})
+        self._secrets[(namespace, name)] = _Cached(data, time.monotonic())
+        return data
+
+    async def secret_value(self, namespace: str, name: str, key: str) -> str:
+        data = await self.secret_data(namespace, name)
+        if key not in data:
+            raise SecretProblem(f"Secret {namespace}/{name} has no key {key!r}")
+        try:
+            return base64.b64decode(data[key]).decode("utf-8").strip()
+        except (ValueError, UnicodeDecodeError):
+            raise SecretProblem(f"Secret {namespace}/{name} key {key!r} is not valid "
+                                "base64 UTF-8") from None

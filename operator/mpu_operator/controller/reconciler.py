@@ -1,0 +1,344 @@
+"""One reconciliation step for one MPUTask: gather, decide, perform, record, report.
+
+Reading this should feel like reading a dispatcher: every choice is made by
+``core.decide.decide``; this module only performs the chosen call, folds its outcome in
+with ``core.transitions`` and tells the cluster (status and Events).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import kopf
+
+from mpu_operator.api.spec import parse_spec
+from mpu_operator.controller import desired as desired_mod
+from mpu_operator.controller.kube import Kube
+from mpu_operator.controller.settings import OperatorConfig
+from mpu_operator.core import decide as d
+from mpu_operator.core import transitions as tr
+from mpu_operator.core.ledger import EPOCH, Ledger, owner_of
+from mpu_operator.core.model import Desired, Owner, Record, TaskState
+from mpu_operator.core.rules import Free, Gate, UrlUse
+from mpu_operator.core.status import View, record_from_status, render
+from mpu_operator.core.timing import poll_interval
+from mpu_operator.rtc.client import AsyncRTCClient
+from mpu_operator.rtc.codes import ErrorKind
+from mpu_operator.rtc.credentials import Credentials
+from mpu_operator.rtc.errors import RTCError
+from mpu_operator.rtc.ratelimit import ROUTINE, URGENT
+from mpu_operator.streamurl import redact
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Context:
+    """Operator-wide collaborators, made at start-up and shared by every object."""
+
+    config: OperatorConfig
+    rtc: AsyncRTCClient
+    kube: Kube
+    ledger: Ledger
+    rng: random.Random = field(default_factory=random.Random)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+@dataclass
+class ObjectState:
+    """Per-object memory (kopf memo): our record is fresher than any watched copy."""
+
+    record: Record | None = None
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    last_status: dict[str, Any] | None = None
+    reported: tuple[str, str] | None = None  # last (reason, message) sent as an Event
+
+
+@dataclass
+class Inputs:
+    body: Mapping[str, Any]
+    owner: Owner
+    generation: int
+    deleting: bool
+    indexed: list[UrlUse]
+
+
+def indexed_uses(index: Any) -> list[UrlUse]:
+    """Flatten the kopf index ``{"uses": Store[tuple[UrlUse, ...]]}``."""
+    try:
+        store = index.get("uses", [])
+    except AttributeError:
+        return []
+    return [use for uses in store for use in uses]
+
+
+async def step(ctx: Context, obj: ObjectState, inputs: Inputs) -> d.Action:
+    """Decide and act until the decision is to wait or finish; return that decision."""
+    async with obj.lock:
+        if obj.record is None:
+            obj.record = record_from_status(inputs.body.get("status"))
+            obj.last_status = dict(inputs.body.get("status") or {})
+        for _ in range(20):  # a bound, not a budget: a healthy step makes 1-3 calls
+            action = await _one(ctx, obj, inputs)
+            if isinstance(action, d.Wait | d.Finish):
+                return action
+        return d.Wait(d.phase_of_record(obj.record), "Busy", "still working",
+                      ctx.now() + timedelta(seconds=1))
+
+
+async def _one(ctx: Context, obj: ObjectState, inputs: Inputs) -> d.Action:
+    assert obj.record is not None
+    now = ctx.now()
+    spec_raw = inputs.body.get("spec") or {}
+    meta = inputs.body.get("metadata") or {}
+    parsed = parse_spec(spec_raw)
+    resolved = None
+    if parsed.spec is not None:
+        resolved = await desired_mod.resolve(parsed.spec, meta, obj.record, ctx.kube,
+                                              ctx.config.default_credentials)
+    desired = resolved.desired if resolved else None
+    situation = _situation(ctx, obj.record, inputs, desired, parsed, spec_raw, now)
+    action = d.decide(situation)
+    creds = resolved.credentials if resolved else None
+    if creds is None and parsed.spec is None:
+        creds = ctx.config.default_credentials  # an invalid spec may still need a stop
+    if isinstance(action, d.Wait):
+        await _report_wait(ctx, obj, inputs, desired, action)
+        return action
+    if isinstance(action, d.Finish):
+        await _finish(ctx, obj, inputs, action)
+        return action
+    if creds is None:
+        reason = desired.waiting_reason if desired and desired.waiting_reason else \
+            desired_mod.NO_CREDENTIALS
+        message = (desired.waiting_message if desired else "") or "no credentials"
+        wait = d.Wait(d.phase_of_record(obj.record), reason, message,
+                      now + timedelta(seconds=ctx.config.timing.fast_poll * 5))
+        await _report_wait(ctx, obj, inputs, desired, wait)
+        return wait
+    await _perform(ctx, obj, inputs, desired, creds, action)
+    return action
+
+
+def _situation(ctx: Context, record: Record, inputs: Inputs, desired: Desired | None,
+               parsed: Any, spec_raw: Mapping[str, Any], now: datetime) -> d.Situation:
+    timing = ctx.config.timing
+    gate: Gate = Free()
+    quota_ok = True
+    if desired is not None and desired.stream_key is not None:
+        gate = ctx.ledger.gate(inputs.owner, str(desired.stream_key), inputs.indexed, now)
+        quota_ok = ctx.ledger.quota_ok(inputs.owner, desired.app_id, inputs.indexed,
+                                       ctx.config.max_tasks_per_app)
+    active = sum(1 for u in ctx.ledger.uses(inputs.indexed) if u.active)
+    interval = poll_interval(record, now, timing, active, ctx.rng.uniform(-1.0, 1.0))
+    poll_at = (record.last_polled_at or EPOCH) + timedelta(seconds=interval)
+    deletion_policy = str(spec_raw.get("deletionPolicy") or "Delete") \
+        if isinstance(spec_raw, Mapping) else "Delete"
+    return d.Situation(
+        desired=desired, problems=tuple(str(p) for p in parsed.errors), record=record,
+        generation=inputs.generation, deleting=inputs.deleting,
+        deletion_policy=deletion_policy if deletion_policy in ("Delete", "Orphan")
+        else "Delete",
+        gate=gate, quota_ok=quota_ok, now=now, poll_at=poll_at,
+        recheck_at=now + timedelta(seconds=max(timing.fast_poll, 1.0) * 2.5),
+    )
+
+
+async def _perform(ctx: Context, obj: ObjectState, inputs: Inputs, desired: Desired | None,
+                   creds: Credentials, action: d.Action) -> None:
+    assert obj.record is not None
+    record = obj.record
+    app_id = (desired.app_id if desired else None) or record.app_id or ""
+    timing = ctx.config.timing
+    if isinstance(action, d.Start):
+        assert desired is not None and desired.start is not None
+        record = tr.write_ahead(record, action.task_id, action.incarnation, desired, ctx.now())
+        _record_uses(ctx, inputs.owner, record)  # claim the URL before any await
+        await _commit(ctx, obj, inputs, record, desired, d.phase_of_record(record),
+                      "Starting", f"starting task {action.task_id}")
+        params = _with_task_id(desired, action.task_id)
+        try:
+            request_id = await ctx.rtc.start_mpu_task(creds, params, priority=URGENT)
+        except RTCError as err:
+            record = _start_failed(ctx, record, err, inputs.generation)
+            _event(inputs.body, err, "StartFailed")
+        else:
+            record = tr.started(record, ctx.now())
+            _info(inputs.body, "Started",
+                  f"started task {action.task_id} on {redact(params.stream_url)} "
+                  f"(profile {params.task_profile}) [RequestId: {request_id}]")
+    elif isinstance(action, d.Poll):
+        priority = ROUTINE if record.state is TaskState.ACTIVE else URGENT
+        try:
+            result = await ctx.rtc.get_mpu_task_status(creds, app_id, action.task_id,
+                                                       priority=priority)
+        except RTCError as err:
+            record = _call_failed(ctx, record, err, inputs.generation, "PollFailed",
+                                  inputs.body)
+        else:
+            before = record
+            record = tr.polled(record, result.status, ctx.now(), timing)
+            _report_transition(inputs.body, before, record)
+    elif isinstance(action, d.UpdateLayout):
+        assert desired is not None
+        try:
+            request_id = await ctx.rtc.update_mpu_layout(creds, app_id, action.task_id,
+                                                         desired.layout, priority=URGENT)
+        except RTCError as err:
+            record = _call_failed(ctx, record, err, inputs.generation, "UpdateFailed",
+                                  inputs.body)
+        else:
+            record = tr.layout_updated(record, desired, ctx.now())
+            _info(inputs.body, "LayoutUpdated",
+                  f"updated the layout of task {action.task_id} live "
+                  f"(layouts {list(desired.layout.layout_ids)}) [RequestId: {request_id}]")
+    elif isinstance(action, d.Stop):
+        try:
+            request_id = await ctx.rtc.stop_mpu_task(creds, app_id, action.task_id,
+                                                     priority=URGENT)
+        except RTCError as err:
+            if err.kind is ErrorKind.NOT_FOUND:
+                record = tr.stop_not_found(record, action.cause, ctx.now())
+            else:
+                record = _call_failed(ctx, record, err, inputs.generation, "StopFailed",
+                                      inputs.body)
+        else:
+            record = tr.stop_sent(record, action.cause, ctx.now())
+            _info(inputs.body, "Stopping",
+                  f"stopping task {action.task_id} ({action.cause.value}) "
+                  f"[RequestId: {request_id}]")
+    obj.record = record
+    _record_uses(ctx, inputs.owner, record)
+
+
+def _with_task_id(desired: Desired, task_id: str) -> Any:
+    import dataclasses
+
+    assert desired.start is not None
+    return dataclasses.replace(desired.start, task_id=task_id)
+
+
+def _start_failed(ctx: Context, record: Record, err: RTCError, generation: int) -> Record:
+    now, timing = ctx.now(), ctx.config.timing
+    if err.kind is ErrorKind.ALREADY_EXISTS:
+        return tr.adopted(record, now)
+    if err.kind is ErrorKind.RETRYABLE:
+        # Unknown whether it started: stay Starting; the next poll finds out.
+        return tr.failed_call(record, err.kind, err.code, err.message, now, generation, timing)
+    return tr.start_refused(record, err.kind, err.code, err.message, now, generation, timing)
+
+
+def _call_failed(ctx: Context, record: Record, err: RTCError, generation: int, reason: str,
+                 body: Mapping[str, Any]) -> Record:
+    now = ctx.now()
+    if err.kind is ErrorKind.NOT_FOUND:
+        before = record
+        record = tr.vanished(record, now, ctx.config.timing)
+        _report_transition(body, before, record)
+        return record
+    if record.error_code != err.code:
+        _event(body, err, reason)
+    return tr.failed_call(record, err.kind, err.code, err.message, now, generation,
+                          ctx.config.timing)
+
+
+def _report_transition(body: Mapping[str, Any], before: Record, after: Record) -> None:
+    if before.state is TaskState.STARTING and after.state is TaskState.ACTIVE:
+        _info(body, "Adopted", f"task {after.task_id} exists at the service; adopted it")
+    if after.state is TaskState.STOPPED and before.state is not TaskState.STOPPED:
+        if after.stop_requested:
+            _info(body, "Stopped", f"task {after.task_id} stopped")
+        else:
+            kopf.warn(dict(body), reason="TaskEnded",
+                      message=f"task {after.task_id} ended by itself: status "
+                              f"{after.remote_status} ({after.stop_cause.value if after.stop_cause else ''})")
+
+
+def _record_uses(ctx: Context, owner: Owner, record: Record,
+                 contending_key: str | None = None, app_id: str = "") -> None:
+    uses: list[UrlUse] = []
+    if record.stream_key and record.state is not TaskState.NONE:
+        released = record.stopped_at if record.state is TaskState.STOPPED else None
+        uses.append(UrlUse(owner, record.stream_key, record.app_id or app_id,
+                           active=record.state.holds_url, released_at=released))
+    if contending_key:
+        uses.append(UrlUse(owner, contending_key, app_id, active=False, contending=True))
+    ctx.ledger.record(owner, uses)
+
+
+async def _report_wait(ctx: Context, obj: ObjectState, inputs: Inputs,
+                       desired: Desired | None, wait: d.Wait) -> None:
+    assert obj.record is not None
+    contending = wait.reason in d.GATE_REASONS or (
+        wait.reason == d.BACKING_OFF and obj.record.state is not TaskState.NONE)
+    key = str(desired.stream_key) if desired and desired.stream_key else None
+    _record_uses(ctx, inputs.owner, obj.record,
+                 contending_key=key if contending else None,
+                 app_id=desired.app_id if desired else "")
+    await _commit(ctx, obj, inputs, obj.record, desired, wait.phase, wait.reason,
+                  wait.message, stalled=wait.stalled, contending=contending)
+    if obj.reported != (wait.reason, wait.message) and wait.reason not in (
+            d.RUNNING, d.WAITING_FOR_CHANNEL, d.SUSPENDED):
+        if wait.stalled:
+            kopf.warn(dict(inputs.body), reason=wait.reason, message=wait.message)
+        elif wait.reason in d.GATE_REASONS or wait.reason in (
+                d.SECRET_NOT_FOUND, desired_mod.NO_CREDENTIALS):
+            kopf.info(dict(inputs.body), reason=wait.reason, message=wait.message)
+    obj.reported = (wait.reason, wait.message)
+
+
+async def _commit(ctx: Context, obj: ObjectState, inputs: Inputs, record: Record,
+                  desired: Desired | None, phase: d.Phase, reason: str, message: str, *,
+                  stalled: bool = False, contending: bool = False) -> None:
+    """Write the status (skipped when nothing but timestamps of conditions would change)."""
+    in_sync = desired is None or record.state is not TaskState.ACTIVE or (
+        record.applied_layout == desired.layout_fingerprint
+        and record.applied_immutable == desired.immutable_fingerprint)
+    view = View(phase=phase, reason=reason, message=message, stalled=stalled,
+                suspend=bool(desired and desired.suspend), contending=contending,
+                in_sync=in_sync)
+    url = str(desired.stream_key) if desired and desired.stream_key else record.stream_key
+    status = render(record, view, generation=inputs.generation, stream_url=url,
+                    previous=obj.last_status, now=ctx.now())
+    obj.record = record
+    if status == obj.last_status:
+        return
+    meta = inputs.body.get("metadata") or {}
+    await ctx.kube.patch_status(str(meta.get("namespace")), str(meta.get("name")), status)
+    obj.last_status = status
+
+
+async def _finish(ctx: Context, obj: ObjectState, inputs: Inputs, action: d.Finish) -> None:
+    assert obj.record is not None
+    if action.orphaned_task:
+        kopf.warn(dict(inputs.body), reason="Orphaned",
+                  message=f"deletionPolicy Orphan: task {action.orphaned_task} keeps running "
+                          "at the service and is no longer managed; stop it yourself")
+        # The URL stays in use by the orphan: keep it held here so nothing reuses it.
+        _record_uses(ctx, inputs.owner, obj.record)
+        return
+    _record_uses(ctx, inputs.owner, obj.record)
+    if obj.record.task_id:
+        _info(inputs.body, "Deleted", f"task {obj.record.task_id} is stopped; releasing")
+
+
+def _info(body: Mapping[str, Any], reason: str, message: str) -> None:
+    logger.info("%s: %s", reason, message)
+    kopf.info(dict(body), reason=reason, message=message)
+
+
+def _event(body: Mapping[str, Any], err: RTCError, reason: str) -> None:
+    kopf.warn(dict(body), reason=reason, message=str(err))
+
+
+def alive_owners(bodies: Iterable[Mapping[str, Any]]) -> set[Owner]:
+    return {owner_of(b) for b in bodies}

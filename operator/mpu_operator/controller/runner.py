@@ -1,0 +1,32 @@
+"""``mpu-operator run``: kopf with our registry, scope and logging."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+import kopf
+
+from mpu_operator.controller.settings import OperatorConfig, SettingsError
+
+
+def run(*, namespaces: Sequence[str], all_namespaces: bool, verbose: bool,
+        liveness: str | None) -> int:
+    try:
+        OperatorConfig.from_env()  # fail fast, naming the variable, before connecting
+    except SettingsError as exc:
+        logging.getLogger(__name__).error("bad setting: %s", exc)
+        return 2
+    from mpu_operator.controller.handlers import registry
+
+    kopf.configure(verbose=verbose, log_format=kopf.LogFormat.PLAIN)
+    clusterwide = all_namespaces or not namespaces
+    asyncio.run(kopf.operator(
+        registry=registry,
+        clusterwide=clusterwide,
+        namespaces=[] if clusterwide else list(namespaces),
+        liveness_endpoint=liveness,
+        standalone=True,
+    ))
+    return 0

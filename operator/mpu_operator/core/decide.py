@@ -1,0 +1,272 @@
+"""The next action for one MPUTask, given everything we know and the time.
+
+A dispatcher over the recorded task state; every rule (write-ahead confirmation, URL gate,
+quota, restart policy and back-off, suspend, deletion) is a branch here with a row in the
+unit-test table. Nothing here performs I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from mpu_operator.core import taskid
+from mpu_operator.core.model import Desired, Phase, Record, StopCause, TaskState
+from mpu_operator.core.rules import CoolingDown, Free, Gate, InUse, Queued
+
+# Stable condition reasons (CamelCase), part of the API.
+INVALID_SPEC = "InvalidSpec"
+SECRET_NOT_FOUND = "SecretNotFound"
+URL_IN_USE = "StreamURLInUse"
+URL_COOLING_DOWN = "StreamURLCoolingDown"
+URL_QUEUED = "StreamURLQueued"
+QUOTA_EXHAUSTED = "QuotaExhausted"
+BACKING_OFF = "BackingOff"
+API_ERROR = "APIError"
+TERMINAL_ERROR = "ServiceRejected"
+RESTARTS_DISABLED = "RestartsDisabled"
+TASK_ENDED = "TaskEnded"
+SUSPENDED = "Suspended"
+RUNNING = "Running"
+WAITING_FOR_CHANNEL = "WaitingForChannel"
+
+#: Reasons that mean "ready but for the URL or the quota": such a task contends for a URL.
+GATE_REASONS = frozenset({URL_IN_USE, URL_COOLING_DOWN, URL_QUEUED, QUOTA_EXHAUSTED})
+
+
+@dataclass(frozen=True)
+class Start:
+    task_id: str
+    incarnation: int
+
+
+@dataclass(frozen=True)
+class Poll:
+    task_id: str
+
+
+@dataclass(frozen=True)
+class UpdateLayout:
+    task_id: str
+
+
+@dataclass(frozen=True)
+class Stop:
+    task_id: str
+    cause: StopCause
+
+
+@dataclass(frozen=True)
+class Wait:
+    """Call nothing; show this and look again at ``until`` (None: when something changes)."""
+
+    phase: Phase
+    reason: str
+    message: str
+    until: datetime | None = None
+    stalled: bool = False
+
+
+@dataclass(frozen=True)
+class Finish:
+    """Deletion may complete: the task is stopped, never existed, or is to be orphaned."""
+
+    orphaned_task: str | None = None
+
+
+Action = Start | Poll | UpdateLayout | Stop | Wait | Finish
+
+
+@dataclass(frozen=True)
+class Situation:
+    desired: Desired | None  # None: the spec is invalid
+    problems: tuple[str, ...]  # why the spec is invalid ("field: rule")
+    record: Record
+    generation: int
+    deleting: bool
+    deletion_policy: str  # read even from an invalid spec: deletion must never hang
+    gate: Gate  # the URL gate for desired.stream_key (Free when not needed)
+    quota_ok: bool
+    now: datetime
+    poll_at: datetime  # when the next routine poll is due
+    recheck_at: datetime  # when to look again at gates other objects may open
+
+
+def decide(s: Situation) -> Action:
+    if s.deleting:
+        return _deleting(s)
+    blocked = _blocked(s)
+    if blocked is not None:
+        return blocked
+    if s.desired is None:
+        return _invalid(s)
+    state = s.record.state
+    if state in (TaskState.STARTING, TaskState.STOPPING):
+        return _confirm(s)
+    if state is TaskState.ACTIVE:
+        return _active(s, s.desired)
+    return _idle(s, s.desired)
+
+
+def _task_id(record: Record) -> str:
+    assert record.task_id is not None, "a task state other than None implies a TaskId"
+    return record.task_id
+
+
+def _blocked(s: Situation) -> Wait | None:
+    """Back-off after an API error, unless the user changed the spec since (it goes first)."""
+    r = s.record
+    if r.next_attempt_at is None or s.now >= r.next_attempt_at:
+        return None
+    if r.error_code is None:
+        return None  # a restart back-off, handled where restarts are decided
+    if r.error_generation is not None and s.generation != r.error_generation:
+        return None
+    phase = phase_of_record(r)
+    message = f"{r.error_code}: {r.error_message or ''}".strip()
+    if r.error_terminal:
+        return Wait(phase if r.state.holds_url else Phase.FAILED, TERMINAL_ERROR,
+                    f"{message}; a person must act (retrying slowly)", r.next_attempt_at,
+                    stalled=True)
+    return Wait(phase, API_ERROR, f"{message}; retrying", r.next_attempt_at)
+
+
+def _invalid(s: Situation) -> Action:
+    """An invalid spec never reaches the service; a live task is left as it runs."""
+    message = "; ".join(s.problems) or "invalid spec"
+    if s.record.state is TaskState.ACTIVE:
+        if s.now >= s.poll_at:
+            return Poll(_task_id(s.record))
+        return Wait(phase_of_record(s.record), INVALID_SPEC,
+                    f"{message} (the running task keeps its last valid settings)",
+                    s.poll_at, stalled=True)
+    return Wait(Phase.FAILED, INVALID_SPEC, message, None, stalled=True)
+
+
+def _active(s: Situation, d: Desired) -> Action:
+    r = s.record
+    if d.suspend:
+        return Stop(_task_id(r), StopCause.SUSPEND)
+    if r.applied_immutable != d.immutable_fingerprint:
+        return Stop(_task_id(r), StopCause.SPEC_CHANGE)
+    if r.applied_layout != d.layout_fingerprint:
+        return UpdateLayout(_task_id(r))
+    if s.now >= s.poll_at:
+        return Poll(_task_id(r))
+    if r.remote_status == 1:
+        return Wait(Phase.RUNNING, RUNNING, "the service is mixing and pushing the stream",
+                    s.poll_at)
+    return Wait(Phase.WAITING, WAITING_FOR_CHANNEL,
+                "started; the service waits for someone to join the channel", s.poll_at)
+
+
+def wants_restart(r: Record, policy: str) -> bool:
+    """Should a new task start, given how the last one ended and the restart policy?"""
+    if r.state is TaskState.NONE or r.stop_cause in (StopCause.SPEC_CHANGE, StopCause.SUSPEND):
+        return True
+    if r.stop_cause is StopCause.DELETE:
+        return False
+    if policy == "Always":
+        return True
+    if policy == "Never":
+        return False
+    failed = r.remote_status in (5, 6)
+    outside_stop = r.stop_cause is StopCause.VANISHED or r.remote_status in (2, 3)
+    return failed or outside_stop
+
+
+def _idle(s: Situation, d: Desired) -> Action:
+    r = s.record
+    if d.suspend:
+        return Wait(Phase.SUSPENDED, SUSPENDED, "suspended: no task runs")
+    if not wants_restart(r, d.restart_policy):
+        return _ended(r, d)
+    restarting = r.state is TaskState.STOPPED
+    waiting_phase = Phase.RESTARTING if restarting else Phase.PENDING
+    if r.next_attempt_at is not None and s.now < r.next_attempt_at:
+        return Wait(Phase.RESTARTING, BACKING_OFF,
+                    f"restart {r.restart_count + 1} backs off after status "
+                    f"{r.remote_status}", r.next_attempt_at)
+    if d.waiting_reason is not None:
+        return Wait(Phase.PENDING, d.waiting_reason, d.waiting_message, s.recheck_at)
+    gate_wait = _gate_wait(s, waiting_phase)
+    if gate_wait is not None:
+        return gate_wait
+    if not s.quota_ok:
+        return Wait(waiting_phase, QUOTA_EXHAUSTED,
+                    f"app {d.app_id} has reached its concurrent task quota", s.recheck_at)
+    incarnation = r.incarnation + 1
+    return Start(taskid.for_incarnation(d.task_id_base, incarnation,
+                                        user_given=d.task_id_from_spec), incarnation)
+
+
+def _ended(r: Record, d: Desired) -> Wait:
+    code = r.remote_status
+    if code in (5, 6):
+        return Wait(Phase.FAILED, RESTARTS_DISABLED,
+                    f"the task failed (status {code}) and restartPolicy is "
+                    f"{d.restart_policy}; toggle spec.suspend to start it again", stalled=True)
+    return Wait(Phase.STOPPED, TASK_ENDED,
+                f"the task ended (status {code}); restartPolicy {d.restart_policy} does not "
+                "restart it; toggle spec.suspend to start it again")
+
+
+def _gate_wait(s: Situation, phase: Phase) -> Wait | None:
+    gate = s.gate
+    if isinstance(gate, Free):
+        return None
+    if isinstance(gate, InUse):
+        return Wait(phase, URL_IN_USE, f"the stream URL is in use by MPUTask {gate.holder.ref}",
+                    s.recheck_at)
+    if isinstance(gate, CoolingDown):
+        return Wait(phase, URL_COOLING_DOWN,
+                    f"the stream URL is cooling down until {_iso(gate.until)} "
+                    "(the service forbids reuse within 10 s of a stop)", gate.until)
+    assert isinstance(gate, Queued)
+    return Wait(phase, URL_QUEUED,
+                f"the stream URL goes first to the older MPUTask {gate.ahead.ref}", s.recheck_at)
+
+
+def _deleting(s: Situation) -> Action:
+    r = s.record
+    if s.deletion_policy == "Orphan":
+        return Finish(orphaned_task=r.task_id if r.state.holds_url else None)
+    if r.next_attempt_at is not None and s.now < r.next_attempt_at and r.error_code:
+        return Wait(Phase.STOPPING, TERMINAL_ERROR if r.error_terminal else API_ERROR,
+                    f"cannot stop the task yet: {r.error_code}: {r.error_message or ''}; "
+                    "set spec.deletionPolicy: Orphan to let go without stopping it",
+                    r.next_attempt_at, stalled=r.error_terminal)
+    if r.state is TaskState.ACTIVE:
+        return Stop(_task_id(r), StopCause.DELETE)
+    if r.state in (TaskState.STARTING, TaskState.STOPPING):
+        return _confirm(s)
+    return Finish()
+
+
+def _confirm(s: Situation) -> Poll | Wait:
+    """A start or stop is confirmed by polling, at the fast cadence."""
+    if s.now >= s.poll_at:
+        return Poll(_task_id(s.record))
+    verb = "start" if s.record.state is TaskState.STARTING else "stop"
+    return Wait(phase_of_record(s.record), f"Confirming{verb.capitalize()}",
+                f"waiting for the service to confirm the {verb} of task {s.record.task_id}",
+                s.poll_at)
+
+
+def phase_of_record(r: Record) -> Phase:
+    """The phase that the recorded task state alone implies."""
+    if r.state is TaskState.STARTING:
+        return Phase.RESTARTING if r.incarnation > 1 else Phase.STARTING
+    if r.state is TaskState.ACTIVE:
+        if r.remote_status == 1:
+            return Phase.RUNNING
+        return Phase.WAITING if r.remote_status == 0 else Phase.STARTING
+    if r.state is TaskState.STOPPING:
+        return Phase.STOPPING
+    if r.state is TaskState.STOPPED:
+        return Phase.FAILED if r.remote_status in (5, 6) else Phase.STOPPED
+    return Phase.PENDING
+
+
+def _iso(when: datetime) -> str:
+    return when.isoformat(timespec="seconds").replace("+00:00", "Z")

@@ -1,0 +1,111 @@
+"""Plain data the core works on: who an MPUTask is, what it wants, what we know of its task."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from mpu_operator.rtc.params import LayoutParams, StartParams
+from mpu_operator.streamurl import StreamKey
+
+
+@dataclass(frozen=True, order=True)
+class Owner:
+    """An MPUTask's identity, ordered for arbitration: older first, then namespace/name."""
+
+    created: datetime
+    namespace: str
+    name: str
+
+    @property
+    def ref(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+class TaskState(str, Enum):
+    """What we know of the current incarnation's cloud task (our bookkeeping, in status)."""
+
+    NONE = "None"  # nothing started (or the last start definitely did not happen)
+    STARTING = "Starting"  # write-ahead: TaskId recorded, StartMPUTask sent or about to be
+    ACTIVE = "Active"  # the service has the task and it has not stopped
+    STOPPING = "Stopping"  # StopMPUTask sent, stop not yet confirmed
+    STOPPED = "Stopped"  # confirmed stopped (by us or by itself)
+
+    @property
+    def holds_url(self) -> bool:
+        return self in (TaskState.STARTING, TaskState.ACTIVE, TaskState.STOPPING)
+
+
+class Phase(str, Enum):
+    PENDING = "Pending"
+    STARTING = "Starting"
+    WAITING = "Waiting"
+    RUNNING = "Running"
+    RESTARTING = "Restarting"
+    STOPPING = "Stopping"
+    SUSPENDED = "Suspended"
+    STOPPED = "Stopped"
+    FAILED = "Failed"
+
+
+class StopCause(str, Enum):
+    """Why the last task stopped; the restart policy depends on it."""
+
+    SPEC_CHANGE = "SpecChange"  # we stopped it to apply an immutable change
+    SUSPEND = "Suspend"  # we stopped it because spec.suspend
+    DELETE = "Delete"  # we stopped it because the resource is going
+    REMOTE = "Remote"  # it ended by itself (status 2..6 without our StopMPUTask)
+    VANISHED = "Vanished"  # the service no longer knows the task
+
+
+@dataclass(frozen=True)
+class Desired:
+    """What the spec asks for, reduced to what decisions need (built by the shell)."""
+
+    app_id: str
+    stream_key: StreamKey | None  # None when the URL's Secret can't be read yet
+    start: StartParams | None  # with task_id blank; None while a Secret is missing
+    layout: LayoutParams
+    immutable_fingerprint: str  # changes => restart
+    layout_fingerprint: str  # changes => UpdateMPULayout
+    task_id_base: str  # spec.taskId or the derived one, before incarnation suffixes
+    task_id_from_spec: bool = False
+    suspend: bool = False
+    restart_policy: str = "OnFailure"  # Always | OnFailure | Never
+    deletion_policy: str = "Delete"  # Delete | Orphan
+    waiting_reason: str | None = None  # e.g. SecretNotFound: can't start yet, and why
+    waiting_message: str = ""
+
+
+@dataclass(frozen=True)
+class Record:
+    """Our persistent knowledge of the cloud task; round-trips through ``status``."""
+
+    task_id: str | None = None
+    incarnation: int = 0
+    state: TaskState = TaskState.NONE
+    remote_status: int | None = None
+    started_at: datetime | None = None
+    stopped_at: datetime | None = None
+    last_polled_at: datetime | None = None
+    changed_at: datetime | None = None  # last start/update/stop request: poll fast after it
+    stop_cause: StopCause | None = None
+    stop_requested: bool = False  # a StopMPUTask was sent for this incarnation
+    applied_immutable: str | None = None
+    applied_layout: str | None = None
+    stream_key: str | None = None  # str(StreamKey) the task uses or wants (no query)
+    app_id: str | None = None
+    restart_count: int = 0
+    failures: int = 0  # consecutive quick failures, for the restart back-off
+    next_attempt_at: datetime | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    error_terminal: bool = False
+    error_generation: int | None = None  # an error's back-off holds until the spec changes
+    error_attempts: int = 0  # consecutive failed calls, for the retry back-off
+
+    def replace(self, **changes: Any) -> Record:
+        return dataclasses.replace(self, **changes)

@@ -1,0 +1,83 @@
+"""The service's stream-URL rules and concurrency quota, enforced cluster-wide by us.
+
+A URL is held by one MPUTask from its Start call until its task is confirmed stopped and
+the cooldown (10 s) has passed; URLs compare by scheme/host/port/path. Of those waiting,
+the oldest (creationTimestamp, then namespace/name) goes first, whoever is reconciled
+first. The service documents no error for breaking these rules, so we must never try.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from mpu_operator.core.model import Owner
+
+
+@dataclass(frozen=True)
+class UrlUse:
+    """What one MPUTask does with its URL and its app's quota, as far as the rules care."""
+
+    owner: Owner
+    key: str | None  # str(StreamKey); None while unknown (URL Secret unreadable)
+    app_id: str
+    active: bool  # a task of it may be live: counts against the URL and the quota
+    released_at: datetime | None = None  # last confirmed stop, for the cooldown
+    contending: bool = False  # ready to start but for the URL/quota
+
+
+@dataclass(frozen=True)
+class Free:
+    pass
+
+
+@dataclass(frozen=True)
+class InUse:
+    holder: Owner
+
+
+@dataclass(frozen=True)
+class CoolingDown:
+    until: datetime
+
+
+@dataclass(frozen=True)
+class Queued:
+    ahead: Owner
+
+
+Gate = Free | InUse | CoolingDown | Queued
+
+
+def url_gate(
+    me: Owner,
+    key: str,
+    uses: Iterable[UrlUse],
+    now: datetime,
+    cooldown: timedelta,
+    undated_release: datetime,
+) -> Gate:
+    """May ``me`` start a task on ``key`` now?
+
+    ``undated_release`` is when we assume a URL was last released when nothing dates it
+    (the operator's start: a stop we did not see may have happened just before).
+    """
+    same = [u for u in uses if u.key == key]
+    for use in same:
+        if use.owner != me and use.active:
+            return InUse(use.owner)
+    releases = [u.released_at for u in same if u.released_at is not None]
+    last_release = max(releases) if releases else undated_release
+    if now < last_release + cooldown:
+        return CoolingDown(last_release + cooldown)
+    ahead = [u.owner for u in same if u.contending and u.owner != me and u.owner < me]
+    if ahead:
+        return Queued(min(ahead))
+    return Free()
+
+
+def quota_free(me: Owner, app_id: str, uses: Iterable[UrlUse], limit: int) -> bool:
+    """Is there room under the per-app concurrency quota for one more task of ``me``?"""
+    active = {u.owner for u in uses if u.app_id == app_id and u.active and u.owner != me}
+    return len(active) < limit

@@ -1,0 +1,111 @@
+"""How each call's outcome changes the record: pure folds, one per outcome.
+
+The shell calls exactly one of these after every API call and persists the result, so a
+restarted operator resumes from what the service last told us.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from mpu_operator.core import timing as t
+from mpu_operator.core.model import Desired, Record, StopCause, TaskState
+from mpu_operator.rtc.codes import ErrorKind
+
+_CLEAR_ERROR = {"error_code": None, "error_message": None, "error_terminal": False,
+                "error_generation": None, "next_attempt_at": None, "error_attempts": 0}
+
+
+def write_ahead(r: Record, task_id: str, incarnation: int, d: Desired,
+                now: datetime) -> Record:
+    """Recorded *before* StartMPUTask, so a crash mid-call leaves a TaskId to look for."""
+    restarted = r.state is TaskState.STOPPED and r.stop_cause in (StopCause.REMOTE,
+                                                                   StopCause.VANISHED)
+    return r.replace(
+        task_id=task_id, incarnation=incarnation, state=TaskState.STARTING,
+        remote_status=None, started_at=None, stopped_at=None, changed_at=now,
+        stop_cause=None, stop_requested=False,
+        applied_immutable=d.immutable_fingerprint, applied_layout=d.layout_fingerprint,
+        stream_key=str(d.stream_key) if d.stream_key else None, app_id=d.app_id,
+        restart_count=r.restart_count + (1 if restarted else 0),
+        **_CLEAR_ERROR,
+    )
+
+
+def started(r: Record, now: datetime) -> Record:
+    return r.replace(state=TaskState.ACTIVE, started_at=now, changed_at=now, **_CLEAR_ERROR)
+
+
+def adopted(r: Record, now: datetime) -> Record:
+    """The service already has our TaskId (a start we could not confirm): it is ours."""
+    return r.replace(state=TaskState.ACTIVE, started_at=r.started_at or now, changed_at=now,
+                     **_CLEAR_ERROR)
+
+
+def polled(r: Record, code: int, now: datetime, timing: t.Timing) -> Record:
+    r = r.replace(remote_status=code, last_polled_at=now)
+    if code in (0, 1):
+        if r.state is TaskState.STARTING:
+            return adopted(r, now)
+        return r.replace(**_CLEAR_ERROR)
+    return _stopped(r, now, timing, vanished=False)
+
+
+def vanished(r: Record, now: datetime, timing: t.Timing) -> Record:
+    """The service does not know the TaskId (GetMPUTaskStatus / Stop said not found)."""
+    r = r.replace(last_polled_at=now)
+    if r.state is TaskState.STARTING:
+        # The start never happened: nothing runs, the URL was never used.
+        return r.replace(state=TaskState.NONE, stream_key=r.stream_key, **_CLEAR_ERROR)
+    return _stopped(r, now, timing, vanished=True)
+
+
+def _stopped(r: Record, now: datetime, timing: t.Timing, *, vanished: bool) -> Record:
+    """The task is confirmed stopped. The first time we see it, its stop is dated now (we
+    can't know better, and later is the safe side of the URL cooldown)."""
+    if r.state is TaskState.STOPPED:
+        return r
+    if r.stop_requested:
+        return r.replace(state=TaskState.STOPPED, stopped_at=now, **_CLEAR_ERROR)
+    ran = (now - r.started_at).total_seconds() if r.started_at else 0.0
+    failures = 1 if ran >= timing.healthy_after else r.failures + 1
+    return r.replace(
+        state=TaskState.STOPPED, stopped_at=now, failures=failures,
+        stop_cause=StopCause.VANISHED if vanished else StopCause.REMOTE,
+        **{**_CLEAR_ERROR, "next_attempt_at": t.after(now, t.restart_delay(failures, timing))},
+    )
+
+
+def layout_updated(r: Record, d: Desired, now: datetime) -> Record:
+    return r.replace(applied_layout=d.layout_fingerprint, changed_at=now, **_CLEAR_ERROR)
+
+
+def stop_sent(r: Record, cause: StopCause, now: datetime) -> Record:
+    return r.replace(state=TaskState.STOPPING, stop_requested=True, stop_cause=cause,
+                     changed_at=now, **_CLEAR_ERROR)
+
+
+def stop_not_found(r: Record, cause: StopCause, now: datetime) -> Record:
+    """Stopping a task the service doesn't know: it is as stopped as it gets."""
+    return r.replace(state=TaskState.STOPPED, stop_requested=True, stop_cause=cause,
+                     stopped_at=now, changed_at=now, **_CLEAR_ERROR)
+
+
+def start_refused(r: Record, kind: ErrorKind, code: str, message: str, now: datetime,
+                  generation: int, timing: t.Timing) -> Record:
+    """StartMPUTask answered with an error that proves no task was started."""
+    r = r.replace(state=TaskState.NONE)
+    return failed_call(r, kind, code, message, now, generation, timing)
+
+
+def failed_call(r: Record, kind: ErrorKind, code: str, message: str, now: datetime,
+                generation: int, timing: t.Timing) -> Record:
+    """Any call's error: back off (slowly for errors a person must fix)."""
+    terminal = kind is ErrorKind.TERMINAL
+    attempts = r.error_attempts + 1
+    delay = timing.backoff_max if terminal else t.retry_delay(attempts, timing)
+    if kind is ErrorKind.CONFLICT:
+        delay = max(delay, timing.url_cooldown)
+    return r.replace(error_code=code, error_message=message, error_terminal=terminal,
+                     error_generation=generation, error_attempts=attempts,
+                     next_attempt_at=t.after(now, delay))
