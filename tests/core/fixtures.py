@@ -1,0 +1,59 @@
+"""Plain builders for core tests: a desired state, a record, a situation, at a fixed clock."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from mpu_operator.core import fingerprint
+from mpu_operator.core.decide import Situation
+from mpu_operator.core.model import Desired, Owner, Record, TaskState
+from mpu_operator.core.rules import Free, Gate
+from mpu_operator.rtc.params import LayoutParams, StartParams
+from mpu_operator.streamurl import stream_key
+
+T0 = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)
+URL = "rtmp://push.example.com/live/show?auth_key=SECRET123"
+ME = Owner(T0 - timedelta(hours=1), "ns", "me")
+
+
+def at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def desired(**changes: Any) -> Desired:
+    layout = changes.pop("layout", LayoutParams((1, 6)))
+    start = StartParams("app", "chan", "", URL, layout, 20, "4IN_720P")
+    start = dataclasses.replace(start, **changes.pop("start_changes", {}))
+    base = Desired(
+        app_id="app", stream_key=stream_key(start.stream_url), start=start, layout=layout,
+        immutable_fingerprint=fingerprint.immutable_fingerprint(start, "ns-me-abc"),
+        layout_fingerprint=fingerprint.layout_fingerprint(layout), task_id_base="ns-me-abc")
+    return dataclasses.replace(base, **changes)
+
+
+def running_record(d: Desired | None = None, **changes: Any) -> Record:
+    """A task started at T0-60s that the service reported running at T0-1s."""
+    d = d or desired()
+    base = Record(task_id="ns-me-abc-1", incarnation=1,
+                  state=changes.pop("state", TaskState.ACTIVE), remote_status=1,
+                  started_at=at(-60), last_polled_at=at(-1), changed_at=at(-60),
+                  applied_immutable=d.immutable_fingerprint,
+                  applied_layout=d.layout_fingerprint, stream_key=str(d.stream_key),
+                  app_id="app")
+    return base.replace(**changes)
+
+
+def situation(record: Record | None = None, d: Desired | None = None, *,
+              gate: Gate | None = None, now: float = 0.0, poll_in: float = 10.0,
+              **changes: Any) -> Situation:
+    problems = changes.pop("problems", ())
+    invalid = changes.pop("invalid", False)
+    return Situation(
+        desired=None if invalid else (d or desired()), problems=problems,
+        record=record if record is not None else Record(), generation=changes.pop("generation", 1),
+        deleting=changes.pop("deleting", False),
+        deletion_policy=changes.pop("deletion_policy", "Delete"), gate=gate or Free(),
+        quota_ok=changes.pop("quota_ok", True), now=at(now), poll_at=at(now + poll_in),
+        recheck_at=at(now + 5), **changes)
