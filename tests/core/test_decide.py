@@ -5,9 +5,23 @@ from __future__ import annotations
 import pytest
 
 from mpu_operator.core.decide import (
-    BACKING_OFF, INVALID_SPEC, QUOTA_EXHAUSTED, RESTARTS_DISABLED, SECRET_NOT_FOUND,
-    TASK_ENDED, URL_COOLING_DOWN, URL_IN_USE, URL_QUEUED, Finish, Poll, Start, Stop,
-    UpdateLayout, Wait, decide, wants_restart,
+    BACKING_OFF,
+    INVALID_SPEC,
+    QUOTA_EXHAUSTED,
+    RESTARTS_DISABLED,
+    SECRET_NOT_FOUND,
+    TASK_ENDED,
+    URL_COOLING_DOWN,
+    URL_IN_USE,
+    URL_QUEUED,
+    Finish,
+    Poll,
+    Start,
+    Stop,
+    UpdateLayout,
+    Wait,
+    decide,
+    wants_restart,
 )
 from mpu_operator.core.model import Owner, Phase, Record, StopCause, TaskState
 from mpu_operator.core.rules import CoolingDown, InUse, Queued

@@ -11,7 +11,7 @@ import asyncio
 import concurrent.futures
 import logging
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import kopf
 
@@ -34,7 +34,7 @@ def _ctx(memo: Any) -> rc.Context:
     ctx = getattr(memo, "mpu_context", None)
     if ctx is None:
         raise kopf.TemporaryError("the operator is still starting", delay=1)
-    return ctx  # type: ignore[no-any-return]
+    return cast(rc.Context, ctx)
 
 
 def _obj(memo: Any) -> rc.ObjectState:
@@ -42,7 +42,7 @@ def _obj(memo: Any) -> rc.ObjectState:
     if obj is None:
         obj = rc.ObjectState()
         memo.mpu_object = obj
-    return obj  # type: ignore[no-any-return]
+    return cast(rc.ObjectState, obj)
 
 
 def build_context(config: OperatorConfig, kube: Kube | None = None) -> rc.Context:
@@ -89,7 +89,8 @@ def wake(memo: kopf.Memo, **_: Any) -> None:
 @kopf.daemon(GROUP, VERSION, PLURAL, registry=registry, cancellation_timeout=10.0,
              when=lambda body, **_: not body.get("metadata", {}).get("deletionTimestamp"))
 async def reconcile(body: kopf.Body, memo: kopf.Memo, stopped: kopf.DaemonStopped,
-                    mpu_uses: kopf.Index[str, Any], logger: kopf.Logger, **_: Any) -> None:
+                    logger: kopf.Logger, mpu_uses: kopf.Index[str, Any] | None = None,
+                    **_: Any) -> None:
     """Drive one MPUTask for as long as it lives (deletion is ``finalize``'s job)."""
     ctx = _ctx(memo)
     obj = _obj(memo)
@@ -111,7 +112,7 @@ async def _guarded_step(ctx: rc.Context, obj: rc.ObjectState, body: kopf.Body,
     """One step; an unexpected error is logged and retried, never allowed to kill the loop."""
     try:
         action = await rc.step(ctx, obj, _inputs(body, index, deleting))
-    except Exception as exc:  # noqa: BLE001 - the loop must survive anything
+    except Exception as exc:
         logger.error("reconciliation step failed: %s: %s", type(exc).__name__, exc)
         return 5.0
     if isinstance(action, d.Wait):
@@ -137,8 +138,8 @@ async def _sleep(wake: asyncio.Event, stopped: kopf.DaemonStopped, delay: float)
 
 
 @kopf.on.delete(GROUP, VERSION, PLURAL, registry=registry, retries=None)
-async def finalize(body: kopf.Body, memo: kopf.Memo, mpu_uses: kopf.Index[str, Any],
-                   logger: kopf.Logger, **_: Any) -> None:
+async def finalize(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger,
+                   mpu_uses: kopf.Index[str, Any] | None = None, **_: Any) -> None:
     """Stop the task (per deletionPolicy) before kopf removes the finalizer."""
     ctx = _ctx(memo)
     obj = _obj(memo)

@@ -70,7 +70,7 @@ class Kube:
                 raise SecretProblem(f"Secret {namespace}/{name} not found") from None
             raise SecretProblem(f"Secret {namespace}/{name} unreadable "
                                 f"(HTTP {exc.status})") from None
-        data = dict(secret.data or {})
+        data = {str(k): str(v) for k, v in (secret.data or {}).items()}
         self._secrets[(namespace, name)] = _Cached(data, time.monotonic())
         return data
 

@@ -13,7 +13,7 @@ import random
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import kopf
 
@@ -258,9 +258,10 @@ def _report_transition(body: Mapping[str, Any], before: Record, after: Record) -
         if after.stop_requested:
             _info(body, "Stopped", f"task {after.task_id} stopped")
         else:
-            kopf.warn(dict(body), reason="TaskEnded",
+            cause = after.stop_cause.value if after.stop_cause else ""
+            _post("warn", body, reason="TaskEnded",
                       message=f"task {after.task_id} ended by itself: status "
-                              f"{after.remote_status} ({after.stop_cause.value if after.stop_cause else ''})")
+                              f"{after.remote_status} ({cause})")
 
 
 def _record_uses(ctx: Context, owner: Owner, record: Record,
@@ -289,10 +290,10 @@ async def _report_wait(ctx: Context, obj: ObjectState, inputs: Inputs,
     if obj.reported != (wait.reason, wait.message) and wait.reason not in (
             d.RUNNING, d.WAITING_FOR_CHANNEL, d.SUSPENDED):
         if wait.stalled:
-            kopf.warn(dict(inputs.body), reason=wait.reason, message=wait.message)
+            _post("warn", inputs.body, reason=wait.reason, message=wait.message)
         elif wait.reason in d.GATE_REASONS or wait.reason in (
                 d.SECRET_NOT_FOUND, desired_mod.NO_CREDENTIALS):
-            kopf.info(dict(inputs.body), reason=wait.reason, message=wait.message)
+            _post("info", inputs.body, reason=wait.reason, message=wait.message)
     obj.reported = (wait.reason, wait.message)
 
 
@@ -320,7 +321,7 @@ async def _commit(ctx: Context, obj: ObjectState, inputs: Inputs, record: Record
 async def _finish(ctx: Context, obj: ObjectState, inputs: Inputs, action: d.Finish) -> None:
     assert obj.record is not None
     if action.orphaned_task:
-        kopf.warn(dict(inputs.body), reason="Orphaned",
+        _post("warn", inputs.body, reason="Orphaned",
                   message=f"deletionPolicy Orphan: task {action.orphaned_task} keeps running "
                           "at the service and is no longer managed; stop it yourself")
         # The URL stays in use by the orphan: keep it held here so nothing reuses it.
@@ -333,11 +334,17 @@ async def _finish(ctx: Context, obj: ObjectState, inputs: Inputs, action: d.Fini
 
 def _info(body: Mapping[str, Any], reason: str, message: str) -> None:
     logger.info("%s: %s", reason, message)
-    kopf.info(dict(body), reason=reason, message=message)
+    _post("info", body, reason=reason, message=message)
 
 
 def _event(body: Mapping[str, Any], err: RTCError, reason: str) -> None:
-    kopf.warn(dict(body), reason=reason, message=str(err))
+    _post("warn", body, reason=reason, message=str(err))
+
+
+def _post(kind: str, body: Mapping[str, Any], *, reason: str, message: str) -> None:
+    """An Event on the object; kopf needs only apiVersion, kind and metadata from it."""
+    post = kopf.warn if kind == "warn" else kopf.info
+    post(cast(kopf.Body, body), reason=reason, message=message)
 
 
 def alive_owners(bodies: Iterable[Mapping[str, Any]]) -> set[Owner]:

@@ -22,7 +22,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def owner_of(body: Mapping[str, Any]) -> Owner:
-    meta = body.get("metadata") or {}
+    meta = _mapping(body.get("metadata"))
     created = parse_time(meta.get("creationTimestamp")) or EPOCH
     return Owner(created, str(meta.get("namespace") or ""), str(meta.get("name") or ""))
 
@@ -33,8 +33,8 @@ def uses_of(body: Mapping[str, Any], undated: datetime) -> list[UrlUse]:
     ``undated`` stands in for a stop the status does not date (the operator's start).
     """
     owner = owner_of(body)
-    spec = body.get("spec") if isinstance(body.get("spec"), Mapping) else {}
-    status = body.get("status") if isinstance(body.get("status"), Mapping) else {}
+    spec = _mapping(body.get("spec"))
+    status = _mapping(body.get("status"))
     record = record_from_status(status)
     app_id = str(spec.get("appId") or record.app_id or "")
     result: list[UrlUse] = []
@@ -45,14 +45,18 @@ def uses_of(body: Mapping[str, Any], undated: datetime) -> list[UrlUse]:
         result.append(UrlUse(owner, record.stream_key, record.app_id or app_id,
                              active=record.state.holds_url, released_at=released))
     wanted = _wanted_key(spec, status)
-    deleting = bool((body.get("metadata") or {}).get("deletionTimestamp"))
-    internal = status.get("internal") if isinstance(status.get("internal"), Mapping) else {}
+    deleting = bool(_mapping(body.get("metadata")).get("deletionTimestamp"))
+    internal = _mapping(status.get("internal"))
     fresh = "phase" not in status
     contending = (not record.state.holds_url and not deleting and not spec.get("suspend")
                   and (bool(internal.get("contending")) or fresh))
     if wanted and contending:
         result.append(UrlUse(owner, wanted, app_id, active=False, contending=True))
     return result
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
 
 
 def _wanted_key(spec: Mapping[str, Any], status: Mapping[str, Any]) -> str | None:
@@ -81,7 +85,7 @@ class Ledger:
         """This process's latest word on ``owner``; wakes waiters when it frees anything."""
         before = self._local.get(owner, [])
         self._local[owner] = uses
-        if any(u.active for u in before) and not any(u.active for u in uses) \
+        if (any(u.active for u in before) and not any(u.active for u in uses)) \
                 or {u.key for u in before if u.contending} - {u.key for u in uses}:
             self._notify()
 

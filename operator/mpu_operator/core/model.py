@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from mpu_operator.rtc.params import LayoutParams, StartParams
@@ -25,7 +25,7 @@ class Owner:
         return f"{self.namespace}/{self.name}"
 
 
-class TaskState(str, Enum):
+class TaskState(StrEnum):
     """What we know of the current incarnation's cloud task (our bookkeeping, in status)."""
 
     NONE = "None"  # nothing started (or the last start definitely did not happen)
@@ -39,7 +39,7 @@ class TaskState(str, Enum):
         return self in (TaskState.STARTING, TaskState.ACTIVE, TaskState.STOPPING)
 
 
-class Phase(str, Enum):
+class Phase(StrEnum):
     PENDING = "Pending"
     STARTING = "Starting"
     WAITING = "Waiting"
@@ -51,7 +51,7 @@ class Phase(str, Enum):
     FAILED = "Failed"
 
 
-class StopCause(str, Enum):
+class StopCause(StrEnum):
     """Why the last task stopped; the restart policy depends on it."""
 
     SPEC_CHANGE = "SpecChange"  # we stopped it to apply an immutable change

@@ -8,7 +8,7 @@ differently-spelt real answer still classifies (see ``errors.classify``).
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 # Documented (chapter 9).
 ILLEGAL_TIMESTAMP = "Request.IllegalTimestamp"
@@ -40,7 +40,7 @@ TASK_QUOTA_EXCEEDED = "Request.TaskQuotaExceeded"
 THROTTLING = "Throttling.User"
 
 
-class ErrorKind(str, Enum):
+class ErrorKind(StrEnum):
     """What a caller should do about an error."""
 
     RETRYABLE = "Retryable"  # 5xx, timeouts, connection errors, throttling: back off, retry
