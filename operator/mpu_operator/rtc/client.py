@@ -1,0 +1,305 @@
+"""The four MPU actions over the RPC-style OpenAPI, as typed methods.
+
+Deliberately small: sign (v1, :mod:`.signing`), POST the parameters form-encoded (what
+the official SDKs send), turn every failure into one :class:`~.errors.RTCError` with a
+kind, and never retry — the operator decides when to try again, with back-off and with
+the knowledge (write-ahead TaskId, URL cool-down) that a blind retry here would not have.
+
+:class:`AsyncRTCClient` is what the operator uses: it waits for the rate limiter on the
+event loop and only then borrows a worker thread for the HTTP call, so a thread pool is
+never filled with callers that are merely waiting their turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+import os
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from mpu_operator import __version__
+from mpu_operator.rtc import errors
+from mpu_operator.rtc.credentials import Credentials
+from mpu_operator.rtc.errors import RTCError
+from mpu_operator.rtc.params import API_VERSION, LayoutParams, StartParams
+from mpu_operator.rtc.ratelimit import ROUTINE, URGENT, RateLimiter
+from mpu_operator.rtc.signing import signed_params
+
+DEFAULT_ENDPOINT = "https://rtc.aliyuncs.com"
+ENV_ENDPOINT = "MPU_RTC_ENDPOINT"
+USER_AGENT = f"mpu-operator/{__version__}"
+
+START = "StartMPUTask"
+STATUS = "GetMPUTaskStatus"
+UPDATE = "UpdateMPULayout"
+STOP = "StopMPUTask"
+
+# A 2xx body may carry a Code; these spell success, any other is an error.
+_SUCCESS_CODES = frozenset({"", "OK", "Success", "200"})
+
+log = logging.getLogger(__name__)
+
+# GetMPUTaskStatus ``Status`` values (reference 8.2).
+STATUS_MEANINGS: dict[int, str] = {
+    0: "waiting for the channel to start",
+    1: "running",
+    2: "stopped",
+    3: "stopped by the user",
+    4: "channel stopped",
+    5: "stopped: CDN network problem",
+    6: "stopped: stream URL problem",
+}
+
+
+@dataclass(frozen=True)
+class TaskStatus:
+    """The answer of GetMPUTaskStatus."""
+
+    status: int
+    request_id: str
+
+    @property
+    def description(self) -> str:
+        return STATUS_MEANINGS.get(self.status, f"unknown status {self.status}")
+
+
+@dataclass(frozen=True)
+class _Call:
+    """One request's identity, for logs and errors (no secrets in here)."""
+
+    action: str
+    app_id: str
+    task_id: str
+
+
+class RTCClient:
+    """Synchronous client. Thread-safe: share one per process (it pools connections).
+
+    ``limiter`` (shared by every client of the process) is waited on with
+    ``acquire_blocking`` before each call; None disables limiting. ``timeout`` is requests'
+    (connect, read) in seconds.
+    """
+
+    def __init__(
+        self,
+        endpoint: str = DEFAULT_ENDPOINT,
+        *,
+        limiter: RateLimiter | None,
+        timeout: tuple[float, float] = (3.05, 10.0),
+        session: requests.Session | None = None,
+    ) -> None:
+        self.endpoint = _checked_endpoint(endpoint)
+        self.limiter = limiter
+        self.timeout = timeout
+        self._session = session or requests.Session()
+
+    @staticmethod
+    def endpoint_from_env(environ: Mapping[str, str] = os.environ) -> str:
+        """``MPU_RTC_ENDPOINT`` (e.g. the emulator's URL), else :data:`DEFAULT_ENDPOINT`."""
+        value = environ.get(ENV_ENDPOINT, "").strip()
+        return _checked_endpoint(value) if value else DEFAULT_ENDPOINT
+
+    def without_limiter(self) -> RTCClient:
+        """The same client (same connection pool) that skips the limiter: for callers that
+        have already waited for their token, like :class:`AsyncRTCClient`."""
+        clone = copy.copy(self)
+        clone.limiter = None
+        return clone
+
+    # ------------------------------------------------------------------------ actions
+
+    def start_mpu_task(
+        self, creds: Credentials, params: StartParams, *, priority: int = URGENT
+    ) -> str:
+        """Start a task; returns the RequestId. The stream URL is never logged or shown."""
+        call = _Call(START, params.app_id, params.task_id)
+        body = self._call(call, creds, params.to_query(), priority, (params.stream_url,))
+        return _request_id(body)
+
+    def get_mpu_task_status(
+        self, creds: Credentials, app_id: str, task_id: str, *, priority: int = ROUTINE
+    ) -> TaskStatus:
+        call = _Call(STATUS, app_id, task_id)
+        body = self._call(call, creds, {"AppId": app_id, "TaskId": task_id}, priority)
+        return TaskStatus(_status_of(call, body), _request_id(body))
+
+    def update_mpu_layout(
+        self, creds: Credentials, app_id: str, task_id: str, layout: LayoutParams, *,
+        priority: int = URGENT,
+    ) -> str:
+        call = _Call(UPDATE, app_id, task_id)
+        query = {"AppId": app_id, "TaskId": task_id, **layout.to_query()}
+        return _request_id(self._call(call, creds, query, priority))
+
+    def stop_mpu_task(
+        self, creds: Credentials, app_id: str, task_id: str, *, priority: int = URGENT
+    ) -> str:
+        call = _Call(STOP, app_id, task_id)
+        body = self._call(call, creds, {"AppId": app_id, "TaskId": task_id}, priority)
+        return _request_id(body)
+
+    # ---------------------------------------------------------------------- plumbing
+
+    def _call(
+        self, call: _Call, creds: Credentials, action_params: Mapping[str, str],
+        priority: int, extra_secrets: Iterable[str] = (),
+    ) -> dict[str, Any]:
+        """Wait for a token, send, and return the JSON body of a success or raise."""
+        if self.limiter is not None:
+            self.limiter.acquire_blocking(priority)
+        secrets = (*creds.sensitive_values(), *extra_secrets)
+        started = time.monotonic()
+        try:
+            body = self._send(call, creds, action_params, secrets)
+        except RTCError as err:
+            _log_outcome(call, started, f"{err.code} ({err.kind.value})", err.request_id)
+            raise
+        _log_outcome(call, started, "ok", _request_id(body))
+        return body
+
+    def _send(
+        self, call: _Call, creds: Credentials, action_params: Mapping[str, str],
+        secrets: tuple[str, ...],
+    ) -> dict[str, Any]:
+        form = signed_params(
+            {"Action": call.action, **action_params},
+            access_key_id=creds.access_key_id,
+            access_key_secret=creds.access_key_secret,
+            security_token=creds.security_token,
+            method="POST",
+            version=API_VERSION,
+        )
+        try:
+            response = self._session.post(
+                self.endpoint + "/", data=form, timeout=self.timeout, allow_redirects=False,
+                headers={"Accept": "application/json", "User-Agent": USER_AGENT},
+            )
+        except requests.RequestException as exc:
+            raise _transport_error(call.action, exc, secrets) from None
+        return _parse(call.action, response, secrets)
+
+
+class AsyncRTCClient:
+    """The same four calls for asyncio: wait for the limiter on the loop, then run the
+    HTTP call in a worker thread (``asyncio.to_thread``) with the inner limiter bypassed.
+
+    Cancelling a call stops the wait, not a request already sent: the service may still
+    act on it, which is why the operator records the TaskId before starting.
+    """
+
+    def __init__(self, client: RTCClient, limiter: RateLimiter | None) -> None:
+        self.client = client
+        self.limiter = limiter
+        self._inner = client.without_limiter()
+
+    async def _turn(self, priority: int) -> None:
+        if self.limiter is not None:
+            await self.limiter.acquire(priority)
+
+    async def start_mpu_task(
+        self, creds: Credentials, params: StartParams, *, priority: int = URGENT
+    ) -> str:
+        await self._turn(priority)
+        return await asyncio.to_thread(self._inner.start_mpu_task, creds, params)
+
+    async def get_mpu_task_status(
+        self, creds: Credentials, app_id: str, task_id: str, *, priority: int = ROUTINE
+    ) -> TaskStatus:
+        await self._turn(priority)
+        return await asyncio.to_thread(self._inner.get_mpu_task_status, creds, app_id, task_id)
+
+    async def update_mpu_layout(
+        self, creds: Credentials, app_id: str, task_id: str, layout: LayoutParams, *,
+        priority: int = URGENT,
+    ) -> str:
+        await self._turn(priority)
+        return await asyncio.to_thread(
+            self._inner.update_mpu_layout, creds, app_id, task_id, layout)
+
+    async def stop_mpu_task(
+        self, creds: Credentials, app_id: str, task_id: str, *, priority: int = URGENT
+    ) -> str:
+        await self._turn(priority)
+        return await asyncio.to_thread(self._inner.stop_mpu_task, creds, app_id, task_id)
+
+
+# ------------------------------------------------------------------------- helpers
+
+
+def _checked_endpoint(endpoint: str) -> str:
+    endpoint = endpoint.strip().rstrip("/")
+    if not endpoint.startswith(("https://", "http://")):
+        raise ValueError("the RTC endpoint must be an http:// or https:// URL")
+    return endpoint
+
+
+def _log_outcome(call: _Call, started: float, outcome: str, request_id: str) -> None:
+    log.debug("%s app=%s task=%s -> %s request_id=%s (%.0f ms)", call.action, call.app_id,
+              call.task_id, outcome, request_id or "-", (time.monotonic() - started) * 1000)
+
+
+def _transport_error(
+    action: str, exc: requests.RequestException, secrets: tuple[str, ...]
+) -> RTCError:
+    """No HTTP answer: a timeout or connection failure (retryable), or a bad endpoint."""
+    if isinstance(exc, requests.Timeout):
+        code = errors.CLIENT_TIMEOUT
+    elif isinstance(exc, requests.ConnectionError):
+        code = errors.CLIENT_CONNECTION
+    elif isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+                          requests.exceptions.InvalidSchema)):
+        code = errors.CLIENT_INVALID_ENDPOINT
+    else:
+        code = errors.CLIENT_REQUEST
+    message = f"{type(exc).__name__}: {exc}"
+    return RTCError(action=action, code=code, message=message, sensitive=secrets)
+
+
+def _parse(action: str, response: requests.Response, secrets: tuple[str, ...]) -> dict[str, Any]:
+    """The JSON body of a success, or the RTCError the answer amounts to."""
+    status = response.status_code
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        excerpt = errors.html_excerpt(response.text, secrets)
+        raise RTCError(action=action, code=errors.NON_JSON_RESPONSE, http_status=status,
+                       message=f"not a JSON object ({_content_type(response)}): {excerpt}",
+                       sensitive=secrets)
+    code = str(body.get("Code") or "")
+    if 200 <= status < 300 and code in _SUCCESS_CODES:
+        return body
+    raise RTCError(
+        action=action,
+        code=code or f"HTTP{status}",
+        message=str(body.get("Message") or response.reason or ""),
+        http_status=status,
+        request_id=_request_id(body),
+        sensitive=secrets,
+    )
+
+
+def _content_type(response: requests.Response) -> str:
+    value = response.headers.get("Content-Type", "no content type")
+    return value.split(";", 1)[0].strip()[:60]
+
+
+def _request_id(body: Mapping[str, Any]) -> str:
+    return str(body.get("RequestId") or "")
+
+
+def _status_of(call: _Call, body: Mapping[str, Any]) -> int:
+    value = body.get("Status")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    raise RTCError(action=call.action, code=errors.INVALID_RESPONSE, http_status=200,
+                   message="the answer has no integer Status", request_id=_request_id(body))

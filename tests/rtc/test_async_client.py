@@ -1,0 +1,75 @@
+"""AsyncRTCClient: waits on the loop, calls in a worker thread, urgent calls overtake polls."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from mpu_operator.rtc import codes
+from mpu_operator.rtc.client import AsyncRTCClient, RTCClient, TaskStatus
+from mpu_operator.rtc.codes import ErrorKind
+from mpu_operator.rtc.credentials import Credentials
+from mpu_operator.rtc.errors import RTCError
+from mpu_operator.rtc.ratelimit import ROUTINE, URGENT, RateLimiter
+
+from .fakertc import LAYOUT, START, Answer, FakeRTC, error
+
+pytestmark = pytest.mark.integration
+
+
+async def test_four_calls_each_take_one_token_from_the_async_limiter(
+    fake_rtc: FakeRTC, creds: Credentials
+) -> None:
+    outer = RateLimiter(rate=1000, burst=10)
+    inner = RateLimiter(rate=1000, burst=10)
+    rtc = AsyncRTCClient(RTCClient(fake_rtc.url, limiter=inner), outer)
+    fake_rtc.answer(Answer(200, {"RequestId": "R0"}), Answer(200, {"RequestId": "R1",
+                                                                    "Status": 2}))
+    assert await rtc.start_mpu_task(creds, START) == "R0"
+    assert await rtc.get_mpu_task_status(creds, "app1", "task-1") == TaskStatus(2, "R1")
+    assert await rtc.update_mpu_layout(creds, "app1", "task-1", LAYOUT)
+    assert await rtc.stop_mpu_task(creds, "app1", "task-1", priority=ROUTINE)
+    stats = outer.stats()
+    assert (stats.granted_urgent, stats.granted_routine) == (2, 2)
+    assert inner.stats().granted == 0  # the inner client's limiter was bypassed
+    assert rtc.client.limiter is inner  # and the caller's client was left as it was
+
+
+async def test_no_limiter(fake_rtc: FakeRTC, creds: Credentials) -> None:
+    rtc = AsyncRTCClient(RTCClient(fake_rtc.url, limiter=None), None)
+    assert await rtc.stop_mpu_task(creds, "a", "t")
+
+
+async def test_errors_come_through(fake_rtc: FakeRTC, creds: Credentials) -> None:
+    rtc = AsyncRTCClient(RTCClient(fake_rtc.url, limiter=None), None)
+    fake_rtc.answer(error(400, codes.TASK_EXISTS, "task already exists", rid="RX"))
+    with pytest.raises(RTCError) as info:
+        await rtc.start_mpu_task(creds, START)
+    assert info.value.kind is ErrorKind.ALREADY_EXISTS and info.value.request_id == "RX"
+
+
+async def test_urgent_call_overtakes_queued_polls_with_a_small_pool(
+    fake_rtc: FakeRTC, creds: Credentials
+) -> None:
+    """Two worker threads, ten polls waiting their turn, then a user's change: the change
+    reaches the service next, because waiting polls hold no thread and rank lower."""
+    loop = asyncio.get_running_loop()
+    loop.set_default_executor(ThreadPoolExecutor(max_workers=2))
+    limiter = RateLimiter(rate=20.0, burst=1)
+    rtc = AsyncRTCClient(RTCClient(fake_rtc.url, limiter=None), limiter)
+
+    polls = [asyncio.create_task(rtc.get_mpu_task_status(creds, "app1", f"poll-{i}"))
+             for i in range(10)]
+    deadline = time.monotonic() + 5
+    while limiter.stats().waiting_routine < 9:
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.002)
+    await rtc.stop_mpu_task(creds, "app1", "urgent", priority=URGENT)
+    await asyncio.gather(*polls)
+
+    order = [r.params["TaskId"] for r in fake_rtc.received]
+    assert order.index("urgent") <= 2, order  # at most the polls already granted went first
+    assert len(order) == 11
