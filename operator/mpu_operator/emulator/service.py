@@ -143,11 +143,11 @@ class Service:
 
     async def _inject(self, fault: Fault, reply: Reply) -> None:
         if fault.timeout:
+            self.stats.timeout()
             if self._release is None:
                 self._release = asyncio.Event()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._release.wait(), self.config.fault_hold_seconds)
-            self.stats.timeout()
             reply.drop = True
             return
         raise ApiError(fault.code, fault.http, fault.message, injected=True)

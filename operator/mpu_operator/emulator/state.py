@@ -149,6 +149,10 @@ class EmulatorState:
     def _live_tasks(self) -> Iterator[Task]:
         return (t for t in list(self._by_id.values()) if t.live)
 
+    def _channel_tasks(self, app_id: str, channel_id: str) -> list[Task]:
+        return [t for t in self._live_tasks()
+                if (t.spec.app_id, t.spec.channel_id) == (app_id, channel_id)]
+
     def _stop(self, task: Task, status: RemoteStatus, at: Moment, action: str,
               request_id: str | None = None) -> None:
         task.status, task.stopped = status, at
@@ -268,9 +272,8 @@ class EmulatorState:
             channel = self._channel(app_id, channel_id)
             channel.users[user_id] = None
             channel.empty_since = None
-            for task in self._live_tasks():
-                if (task.spec.app_id, task.spec.channel_id) == (app_id, channel_id) \
-                        and task.status is RemoteStatus.WAITING:
+            for task in self._channel_tasks(app_id, channel_id):
+                if task.status is RemoteStatus.WAITING:
                     task.status = RemoteStatus.RUNNING
                     task.note(HistoryEntry(now, "emulator:channel-started", "OK",
                                            int(task.status)))
@@ -285,6 +288,9 @@ class EmulatorState:
                 del channel.users[user_id]
                 if not channel.users:
                     channel.empty_since = now
+                    for task in self._channel_tasks(app_id, channel_id):
+                        task.note(HistoryEntry(now, "emulator:channel-emptied", "OK",
+                                               int(task.status)))
             return list(channel.users)
 
     def users(self, app_id: str, channel_id: str) -> list[str]:
