@@ -54,6 +54,13 @@ def build_context(config: OperatorConfig, kube: Kube | None = None) -> rc.Contex
                       ledger=ledger)
 
 
+@kopf.on.login(registry=registry)
+def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+    """The kubernetes client's own config (in-cluster, else KUBECONFIG): the same one our
+    status writes and Secret reads use, so kopf and we always talk to the same cluster."""
+    return kopf.login_via_client(**kwargs)
+
+
 @kopf.on.startup(registry=registry)
 async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
     global _started_at
@@ -62,7 +69,8 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(
         prefix=GROUP)
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-        prefix=GROUP, key="last-handled-configuration")
+        prefix=GROUP, key="last-handled-configuration",
+        ignored_fields=["spec.streamURL"])  # may carry the auth key: no copies of it
     settings.posting.level = logging.INFO
     settings.execution.max_workers = 32
     asyncio.get_running_loop().set_default_executor(

@@ -8,19 +8,23 @@ from collections.abc import Sequence
 
 import kopf
 
+from mpu_operator import logsafety
+
 from mpu_operator.controller.settings import OperatorConfig, SettingsError
 
 
 def run(*, namespaces: Sequence[str], all_namespaces: bool, verbose: bool,
         liveness: str | None) -> int:
+    kopf.configure(verbose=verbose, log_format=kopf.LogFormat.PLAIN)
     try:
-        OperatorConfig.from_env()  # fail fast, naming the variable, before connecting
+        config = OperatorConfig.from_env()  # fail fast, naming the variable, before connecting
     except SettingsError as exc:
         logging.getLogger(__name__).error("bad setting: %s", exc)
         return 2
+    creds = config.default_credentials
+    logsafety.install([creds.access_key_secret, creds.security_token or ""] if creds else [])
     from mpu_operator.controller.handlers import registry
 
-    kopf.configure(verbose=verbose, log_format=kopf.LogFormat.PLAIN)
     clusterwide = all_namespaces or not namespaces
     asyncio.run(kopf.operator(
         registry=registry,
