@@ -24,8 +24,10 @@ from pydantic import (
     Field,
     ValidationError,
     ValidationInfo,
+    field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from mpu_operator import catalogue
 from mpu_operator.api import rules
@@ -239,6 +241,15 @@ class MPUTaskSpec(_Model):
         default="Delete", alias="deletionPolicy",
         description="On deleting the MPUTask: Delete stops the task at the service, "
                     "Orphan leaves it running.")
+
+    @field_validator("stream_url", "stream_url_from", "task_id", "credentials_ref",
+                     mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        """Optional means "may be left out", not "may be null": the schema has no nullable."""
+        if value is None:
+            raise PydanticCustomError("not_null", "must not be null")
+        return value
 
     @model_validator(mode="after")
     def _cross_field_rules(self, info: ValidationInfo) -> Self:
