@@ -225,8 +225,9 @@ class MPUTaskSpec(_Model):
     task_id: Annotated[str, Field(min_length=1, max_length=catalogue.MAX_TASK_ID_BYTES,
                                   pattern=catalogue.TASK_ID_PATTERN)] | None = Field(
         default=None, alias="taskId",
-        description="Service TaskId to use (letters, digits, '_' and '-'; at most 55). "
-                    "When omitted the operator derives one from the object.")
+        description="Service TaskId of the first start (letters, digits, '_' and '-'; at "
+                    "most 55). Each restart needs a fresh id, so later starts add '-N'. When "
+                    "omitted the operator derives one from namespace, name and uid.")
     credentials_ref: CredentialsRef | None = Field(
         default=None, alias="credentialsRef",
         description="Secret with the credentials for this task; when omitted the "
@@ -235,8 +236,9 @@ class MPUTaskSpec(_Model):
                           description="Stop the task and keep it stopped until set to false.")
     restart_policy: RestartPolicy = Field(
         default="OnFailure", alias="restartPolicy",
-        description="When to start the task again after it stops: Always, OnFailure "
-                    "(the service reported a CDN or stream URL failure), or Never.")
+        description="When to start the task again after it stops by itself: Always; "
+                    "OnFailure (after a CDN or stream URL failure, or a stop from outside "
+                    "the operator, not when the channel ended); or Never.")
     deletion_policy: DeletionPolicy = Field(
         default="Delete", alias="deletionPolicy",
         description="On deleting the MPUTask: Delete stops the task at the service, "
