@@ -1,1 +1,3 @@
 """Shared test configuration. Area-specific fixtures live beside their tests."""
+
+pytest_plugins = ["tests.support.plugin"]
