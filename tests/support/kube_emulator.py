@@ -1,0 +1,444 @@
+"""A Kubernetes API server stand-in: kmock's emulator with the apiserver semantics we rely on.
+
+The operator's integration tests run real kopf against this over loopback HTTP. kmock 0.8's
+``KubernetesEmulator`` stores objects as plain dicts; kopf needs more of the apiserver than
+that. :class:`KubeEmulator` keeps kmock's routing, discovery, reactions (fault injection)
+and ``objects`` history, and replaces the object semantics. Each fix is one method below,
+with the deviation it fixes in its docstring; the rules themselves are pure functions in
+:mod:`tests.support.kube_rules`; ``tests/kube/`` pins every one of them.
+
+Fidelity — what still differs from a real kube-apiserver (check here before trusting a
+passing test for behaviour that depends on these):
+
+* The served resources are a fixed table (:mod:`tests.support.resources`). Creating a CRD
+  stores it but serves nothing new; there is no schema validation, defaulting or pruning
+  from ``openAPIV3Schema`` (a real server rejects or prunes what the CRD does not allow).
+* No authentication, RBAC or admission webhooks: every request is allowed.
+* LIST returns one page (``limit``/``continue`` ignored). ``labelSelector`` supports
+  equality and existence only; ``fieldSelector`` only ``metadata.name``/``namespace``.
+* WATCH never sends BOOKMARK events and ignores ``sendInitialEvents``; history lives in
+  memory and answers 410 Gone only beyond ``history_limit`` events (a real server compacts
+  after ~5 minutes). ``timeoutSeconds`` is honoured; without it streams last until closed.
+* Strategic-merge patches on core resources are applied as JSON merge patches (lists are
+  replaced, not merged by key); server-side apply is rejected with 415; no managedFields.
+* Namespaces are deleted at once (no ``Terminating`` phase) and their objects stay;
+  there is no garbage collection by ``ownerReferences``.
+* DeleteOptions (grace period, preconditions, propagation) and ``dryRun`` are ignored.
+* A POST body without ``apiVersion``/``kind`` is completed rather than rejected.
+* Events are stored as posted: no series/aggregation, no TTL.
+* A request answered by a kmock reaction (``kube.emulator[...] << 500``) changes nothing:
+  injected faults are writes the server refused (stock kmock applies them anyway).
+* Writing to ``.objects`` directly bypasses all of the above (no resourceVersion, no events).
+"""
+from __future__ import annotations
+
+import asyncio
+import bisect
+import copy
+import dataclasses
+import re
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import attrs
+import kmock
+from kmock._internal import parsing
+from kmock._internal.rendering import Response  # not re-exported; needed for 201 Created
+from typing_extensions import override
+
+from tests.support import kube_rules as rules
+from tests.support.resources import DEFAULT_RESOURCES, ResourceType
+
+Body = dict[str, Any]
+_VERBS = {"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"}
+_TRUE = {"1", "t", "T", "true", "TRUE", "True"}  # Go's strconv.ParseBool, as the apiserver
+
+
+_NAMESPACE_PATH = re.compile(r"/api/v1/namespaces(?:/([^/]+))?(?:/(status|finalize))?/?")
+_parse_path_stock = parsing.parse_path
+
+
+def _parse_path(path: str) -> parsing.ParsedPath:
+    """kmock reads ``/api/v1/namespaces[/{name}]`` as a namespace prefix with no resource and
+    crashes (500 on every Namespace request); here it is the cluster-scoped ``namespaces``."""
+    if match := _NAMESPACE_PATH.fullmatch(path):
+        return parsing.ParsedPath("", "v1", "namespaces", None, match[1], match[2])
+    return _parse_path_stock(path)
+
+
+parsing.parse_path = _parse_path  # kmock's request parser looks it up at call time
+
+
+@dataclasses.dataclass(frozen=True)
+class Change:
+    """One entry of the change log that WATCH replays: what an etcd revision recorded."""
+
+    revision: int
+    resource: ResourceType
+    namespace: str | None
+    name: str
+    type: str  # ADDED, MODIFIED, DELETED
+    object: Body
+
+
+@attrs.define(kw_only=True)
+class KubeEmulator(kmock.KubernetesEmulator):
+    """kmock's KubernetesEmulator, made faithful enough for kopf and for our scenarios."""
+
+    resource_types: tuple[ResourceType, ...] = DEFAULT_RESOURCES
+    initial_namespaces: tuple[str, ...] = ("default", "kube-system")
+    history_limit: int = 100_000
+    _revision: int = attrs.field(default=0, init=False)
+    _compacted: int = attrs.field(default=0, init=False)
+    _changes: list[Change] = attrs.field(factory=list, init=False)
+    _tick: asyncio.Event = attrs.field(factory=asyncio.Event, init=False)
+    _epoch: int = attrs.field(default=0, init=False)
+    _loop: asyncio.AbstractEventLoop | None = attrs.field(default=None, init=False)
+
+    def __attrs_post_init__(self) -> None:
+        """Discovery for exactly our resource table (kopf waits for namespaces and events)."""
+        super().__attrs_post_init__()
+        self.fallback[kmock.method.PUT] << self._serve_replace
+        for rt in self.resource_types:
+            self.resources[kmock.resource(rt.group, rt.version, rt.plural)] = kmock.ResourceInfo(
+                kind=rt.kind, singular=rt.singular, namespaced=rt.namespaced, verbs=_VERBS,
+                shortnames=set(rt.short_names),
+                subresources={"status"} if rt.status_subresource else set())
+        for name in self.initial_namespaces:
+            self._create(self._type_by_kind("Namespace"), None, {"metadata": {"name": name}})
+
+    # --- public, for tests -------------------------------------------------------------
+
+    @property
+    def revision(self) -> int:
+        """The cluster-wide resourceVersion of the latest change."""
+        return self._revision
+
+    def changes(self, plural: str | None = None, namespace: str | None = None,
+                name: str | None = None) -> list[Change]:
+        """The change log (what watchers were sent), filtered; an audit trail for asserts."""
+        return [c for c in list(self._changes)
+                if plural in (None, c.resource.plural) and namespace in (None, c.namespace)
+                and name in (None, c.name)]
+
+    def drop_watches(self) -> None:
+        """End every open watch stream, as an apiserver restart or a load balancer would.
+
+        Safe to call from the test's thread: the change is made on the server's loop."""
+        loop = self._loop
+        if loop is not None and loop.is_running() and not _runs_in(loop):
+            loop.call_soon_threadsafe(self.drop_watches)
+            return
+        self._epoch += 1
+        self._wake()
+
+    @override
+    async def __aenter__(self) -> KubeEmulator:
+        self._loop = asyncio.get_running_loop()
+        return await super().__aenter__()
+
+    # --- request plumbing --------------------------------------------------------------
+
+    @override
+    async def _handle(self, request: kmock.Request) -> Any:
+        """Skip the stock handler, which mutates state even for intercepted requests.
+
+        Also: ``watch=1``/``watch=True`` are watches too (the apiserver parses it as a Go
+        bool; kmock only recognises ``watch=true``).
+        """
+        if request.resource is not None and request.action == kmock.action.LIST and \
+                request.params.get("watch") in _TRUE:
+            request = attrs.evolve(request, action=kmock.action.WATCH)
+        return await kmock.RawHandler._handle(self, request)
+
+    def _type_of(self, request: kmock.Request, *, subresource_ok: bool = False) -> ResourceType:
+        """The served resource of a request, or the apiserver's 404/405 for what is not."""
+        res = request.resource
+        for rt in self.resource_types:
+            if res is not None and (rt.group, rt.version, rt.plural) == (
+                    res.group, res.version, res.plural):
+                break
+        else:
+            raise rules.api_error(404, "NotFound", "the server could not find the requested"
+                                  f" resource ({request.method} {request.url.path})")
+        if request.namespace is not None and not rt.namespaced:
+            raise rules.api_error(404, "NotFound", f"{rt.plural} is not namespaced")
+        allowed = {None, "status"} if subresource_ok and rt.status_subresource else {None}
+        if request.subresource not in allowed:
+            raise rules.api_error(404, "NotFound", f"no subresource {request.subresource!r}")
+        return rt
+
+    def _type_by_kind(self, kind: str) -> ResourceType:
+        return next(rt for rt in self.resource_types if rt.kind == kind)
+
+    # --- storage: kmock's objects array, holding full versions --------------------------
+
+    def _key(self, rt: ResourceType, namespace: str | None, name: str) -> tuple[Any, ...]:
+        return (kmock.resource(rt.group, rt.version, rt.plural),
+                namespace if rt.namespaced else None, name)
+
+    def _get(self, rt: ResourceType, namespace: str | None, name: str) -> Body | None:
+        key = self._key(rt, namespace, name)
+        if key not in self._objects or self._objects[key].deleted:
+            return None
+        return copy.deepcopy(self._objects[key].raw)
+
+    def _require(self, rt: ResourceType, request: kmock.Request) -> Body:
+        if request.name is None:
+            raise rules.api_error(405, "MethodNotAllowed", "the server does not allow this"
+                                  " method on the requested resource")
+        obj = self._get(rt, request.namespace, request.name)
+        if obj is None:
+            raise rules.not_found(rt, request.name)
+        return obj
+
+    def _all(self, rt: ResourceType, namespace: str | None) -> list[Body]:
+        """Current objects in etcd key order (namespace, name), as LIST returns them."""
+        wanted = kmock.resource(rt.group, rt.version, rt.plural)
+        found = [(ns or "", name, obj) for (res, ns, name), obj in self._objects.items()
+                 if res == wanted and namespace in (None, ns) and not obj.deleted]
+        return [copy.deepcopy(obj.raw) for _, _, obj in sorted(found, key=lambda t: t[:2])]
+
+    def _store(self, rt: ResourceType, obj: Body) -> None:
+        key = self._key(rt, obj["metadata"].get("namespace"), obj["metadata"]["name"])
+        if key in self._objects:
+            self._objects[key].history.append(copy.deepcopy(obj))
+        else:
+            self._objects[key] = copy.deepcopy(obj)
+
+    def _record(self, rt: ResourceType, type_: str, obj: Body) -> None:
+        """Append to the change log at the object's (new) resourceVersion; wake watchers."""
+        meta = obj["metadata"]
+        self._changes.append(Change(int(meta["resourceVersion"]), rt, meta.get("namespace"),
+                                    meta["name"], type_, copy.deepcopy(obj)))
+        if len(self._changes) > self.history_limit:
+            dropped = self._changes[: len(self._changes) // 2]
+            del self._changes[: len(dropped)]
+            self._compacted = dropped[-1].revision
+        self._wake()
+
+    def _wake(self) -> None:
+        self._tick.set()
+        self._tick = asyncio.Event()
+
+    def _next_revision(self) -> str:
+        self._revision += 1
+        return str(self._revision)
+
+    # --- CREATE ------------------------------------------------------------------------
+
+    async def _serve_create(self, request: kmock.Request) -> Response:
+        """POST: uid, resourceVersion, generation 1, creationTimestamp, namespace from the
+        URL, generateName, no status for types with the status subresource; 409 on a clash;
+        404 in a namespace that does not exist. Answers 201 Created, as the apiserver."""
+        rt = self._type_of(request)
+        if not isinstance(request.data, dict):
+            raise rules.api_error(400, "BadRequest", "the request body must be a JSON object")
+        if rt.namespaced and request.namespace is None:
+            raise rules.api_error(405, "MethodNotAllowed", f"{rt.plural} is namespaced: POST"
+                                  " to /namespaces/{namespace}/" + rt.plural)
+        return Response(status=201, payload=self._create(rt, request.namespace, request.data))
+
+    def _create(self, rt: ResourceType, namespace: str | None, body: Body) -> Body:
+        meta = body.get("metadata") or {}
+        self._check_identity(rt, namespace, body)
+        if meta.get("resourceVersion"):
+            raise rules.api_error(500, "InternalError",
+                                  "resourceVersion should not be set on objects to be created")
+        name = meta.get("name") or (meta.get("generateName") and rules.generate_name(
+            meta["generateName"], lambda n: self._get(rt, namespace, n) is not None))
+        if not name:
+            raise rules.invalid(rt, "", "metadata.name: Required value: name or generateName"
+                                " is required")
+        rules.check_name(rt, name)
+        if self._get(rt, namespace, name) is not None:
+            raise rules.api_error(409, "AlreadyExists", f'{rt.plural} "{name}" already exists',
+                                  name=name, group=rt.group, kind=rt.plural)
+        body = {**body, "metadata": {**meta, "name": name}}
+        obj = rules.new_object(rt, body, namespace, int(self._next_revision()))
+        self._store(rt, obj)
+        self._record(rt, "ADDED", obj)
+        return obj
+
+    def _check_identity(self, rt: ResourceType, namespace: str | None, body: Body) -> None:
+        body_ns = (body.get("metadata") or {}).get("namespace")
+        if rt.namespaced and body_ns not in (None, "", namespace):
+            raise rules.api_error(400, "BadRequest", "the namespace of the provided object"
+                                  " does not match the namespace sent on the request")
+        for field, ours in (("apiVersion", rt.api_version), ("kind", rt.kind)):
+            if body.get(field) not in (None, ours):
+                raise rules.api_error(400, "BadRequest", f"{field} {body.get(field)!r} does not"
+                                      f" match the endpoint ({ours!r})")
+        if rt.namespaced and self._get(self._type_by_kind("Namespace"), None,
+                                       str(namespace)) is None:
+            raise rules.api_error(404, "NotFound", f'namespaces "{namespace}" not found',
+                                  name=namespace, kind="namespaces")
+
+    # --- GET, LIST ---------------------------------------------------------------------
+
+    async def _serve_fetch(self, request: kmock.Request) -> Body:
+        """GET of one object (also via ``/status``), 404 with a proper Status if absent."""
+        return self._require(self._type_of(request, subresource_ok=True), request)
+
+    async def _serve_list(self, request: kmock.Request) -> Body:
+        """LIST with a real cluster-wide resourceVersion (stock kmock: a placeholder)."""
+        rt = self._type_of(request)
+        match = self._matcher(request)
+        return {"apiVersion": rt.api_version, "kind": f"{rt.kind}List",
+                "metadata": {"resourceVersion": str(self._revision)},
+                "items": [obj for obj in self._all(rt, request.namespace) if match(obj)]}
+
+    def _matcher(self, request: kmock.Request) -> Callable[[Body], bool]:
+        labels = rules.label_matcher(request.params.get("labelSelector", ""))
+        fields = rules.field_matcher(request.params.get("fieldSelector", ""))
+        name = request.name
+        return lambda obj: labels(obj) and fields(obj) and name in (None, obj["metadata"]["name"])
+
+    # --- PATCH, PUT ---------------------------------------------------------------------
+
+    async def _serve_update(self, request: kmock.Request) -> Body:
+        """PATCH (merge or JSON patch, main resource or ``/status``), with the apiserver's
+        failures: 422 for a failed JSON-patch ``test`` (stock kmock: 500), 409 for a stale
+        resourceVersion, 415 for unknown patch types."""
+        rt = self._type_of(request, subresource_ok=True)
+        current = self._require(rt, request)
+        content_type = rules.content_type_of(request.headers)
+        patched = rules.apply_patch(rt, current, content_type, request.data)
+        return self._update(rt, current, patched, request.subresource)
+
+    async def _serve_replace(self, request: kmock.Request) -> Body:
+        """PUT: a full replacement; custom resources require a resourceVersion (422)."""
+        rt = self._type_of(request, subresource_ok=True)
+        current = self._require(rt, request)
+        body = request.data
+        if not isinstance(body, dict) or (body.get("metadata") or {}).get("name") != request.name:
+            raise rules.api_error(400, "BadRequest", "the name of the object does not match"
+                                  " the name on the URL")
+        self._check_identity(rt, request.namespace, body)
+        if rt.custom and not body["metadata"].get("resourceVersion"):
+            raise rules.invalid(rt, str(request.name), "metadata.resourceVersion: Invalid value:"
+                                " 0x0: must be specified for an update")
+        return self._update(rt, current, body, request.subresource)
+
+    def _update(self, rt: ResourceType, current: Body, new: Body, sub: str | None) -> Body:
+        """The update path shared by PATCH and PUT.
+
+        Precondition (409), update strategy (status vs. main resource), no-op detection (no
+        new resourceVersion, no event — kopf relies on this to avoid reacting to itself),
+        generation bump on spec changes only, and release of a deleting object whose last
+        finalizer is gone (DELETED event; stock kmock keeps such objects around).
+        """
+        rules.check_precondition(rt, current, new)
+        result = rules.updated_object(rt, current, new, sub)
+        if result == current:
+            return current
+        if rt.custom and rules.spec_changed(rt, current, result):
+            result["metadata"]["generation"] = current["metadata"].get("generation", 0) + 1
+        result["metadata"]["resourceVersion"] = self._next_revision()
+        meta = result["metadata"]
+        if meta.get("deletionTimestamp") and not meta.get("finalizers"):
+            self._forget(rt, result)
+            return result
+        self._store(rt, result)
+        self._record(rt, "MODIFIED", result)
+        return result
+
+    # --- DELETE -------------------------------------------------------------------------
+
+    async def _serve_delete(self, request: kmock.Request) -> Body:
+        """DELETE: with finalizers, only mark (``deletionTimestamp``, generation+1, MODIFIED);
+        without, remove (DELETED). Repeated DELETEs of a deleting object change nothing."""
+        rt = self._type_of(request)
+        current = self._require(rt, request)
+        meta = current["metadata"]
+        if meta.get("finalizers") and meta.get("deletionTimestamp"):
+            return current
+        if meta.get("finalizers"):
+            result = rules.mark_deleting(rt, current)
+            result["metadata"]["resourceVersion"] = self._next_revision()
+            self._store(rt, result)
+            self._record(rt, "MODIFIED", result)
+            return result
+        current["metadata"]["resourceVersion"] = self._next_revision()
+        self._forget(rt, current)
+        return current
+
+    def _forget(self, rt: ResourceType, final: Body) -> None:
+        key = self._key(rt, final["metadata"].get("namespace"), final["metadata"]["name"])
+        self._objects[key].history.append(copy.deepcopy(final))
+        self._objects[key].delete()
+        self._record(rt, "DELETED", final)
+
+    # --- WATCH --------------------------------------------------------------------------
+
+    async def _serve_watch(self, request: kmock.Request) -> AsyncIterator[Any]:
+        """WATCH that honours ``?resourceVersion=`` and loses nothing.
+
+        Stock kmock replays every object as ADDED whatever the resourceVersion, and takes
+        its snapshot before subscribing (a change in between is lost). Here, without a
+        resourceVersion (or with "0") the snapshot and the log position are taken together,
+        then only later changes follow; with one, only changes after it are sent, or a 410
+        ``Expired`` error event if it is older than the retained history.
+        """
+        rt = self._type_of(request)
+        match, epoch = self._matcher(request), self._epoch
+        since = request.params.get("resourceVersion") or "0"
+        if not since.isdigit():
+            raise rules.api_error(400, "BadRequest", f"invalid resourceVersion {since!r}")
+        position = int(since) if since != "0" else self._revision
+        initial = [] if since != "0" else self._all(rt, request.namespace)
+        deadline = self._deadline(request)
+        yield b""  # send the headers now, as the apiserver does
+        for obj in initial:
+            if match(obj):
+                yield {"type": "ADDED", "object": obj}
+        while epoch == self._epoch:
+            if position < self._compacted:
+                yield _expired(position, self._compacted)
+                return
+            tick, changes = self._tick, self._changes_after(position)
+            for change in changes:
+                position = change.revision
+                if self._is_watched(rt, request.namespace, match, change):
+                    yield {"type": change.type, "object": copy.deepcopy(change.object)}
+            if not changes and not await _wait(tick, deadline):
+                return
+
+    def _changes_after(self, position: int) -> list[Change]:
+        return self._changes[bisect.bisect_right(self._changes, position,
+                                                 key=lambda c: c.revision):]
+
+    @staticmethod
+    def _is_watched(rt: ResourceType, namespace: str | None,
+                    match: Callable[[Body], bool], change: Change) -> bool:
+        return change.resource == rt and namespace in (None, change.namespace) and match(
+            change.object)
+
+    @staticmethod
+    def _deadline(request: kmock.Request) -> float | None:
+        timeout = request.params.get("timeoutSeconds")
+        return asyncio.get_running_loop().time() + float(timeout) if timeout else None
+
+
+def _runs_in(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
+
+
+async def _wait(tick: asyncio.Event, deadline: float | None) -> bool:
+    """Wait for the next change; False if the watch's ``timeoutSeconds`` ran out first."""
+    remaining = None if deadline is None else deadline - asyncio.get_running_loop().time()
+    try:
+        await asyncio.wait_for(tick.wait(), remaining)
+    except TimeoutError:
+        return False
+    return True
+
+
+def _expired(position: int, compacted: int) -> Body:
+    return {"type": "ERROR", "object": {
+        "apiVersion": "v1", "kind": "Status", "metadata": {}, "status": "Failure",
+        "reason": "Expired", "code": 410,
+        "message": f"too old resource version: {position} ({compacted + 1})"}}
