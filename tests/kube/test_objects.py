@@ -109,8 +109,8 @@ def test_fresh_json_patch_test_passes(kube: Cluster, namespace: str) -> None:
     patched = kube.patch("mpu", namespace, "t1", [
         {"op": "test", "path": "/metadata/resourceVersion",
          "value": created["metadata"]["resourceVersion"]},
-        {"op": "add", "path": "/metadata/finalizers", "value": ["x"]}])
-    assert patched["metadata"]["finalizers"] == ["x"]
+        {"op": "add", "path": "/metadata/labels", "value": {"a": "b"}}])
+    assert patched["metadata"]["labels"] == {"a": "b"}
 
 
 @portable

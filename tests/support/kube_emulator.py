@@ -148,7 +148,8 @@ class KubeEmulator(kmock.KubernetesEmulator):
         """
         if request.resource is not None and request.action == kmock.action.LIST and \
                 request.params.get("watch") in _TRUE:
-            request = attrs.evolve(request, action=kmock.action.WATCH)
+            # In place: kmock's views match requests by identity, a copy would match nothing.
+            object.__setattr__(request, "action", kmock.action.WATCH)
         return await kmock.RawHandler._handle(self, request)
 
     def _type_of(self, request: kmock.Request, *, subresource_ok: bool = False) -> ResourceType:
