@@ -12,7 +12,13 @@ passing test for behaviour that depends on these):
 
 * The served resources are a fixed table (:mod:`tests.support.resources`). Creating a CRD
   stores it but serves nothing new; there is no schema validation, defaulting or pruning
-  from ``openAPIV3Schema`` (a real server rejects or prunes what the CRD does not allow).
+  from ``openAPIV3Schema`` and no CEL ``x-kubernetes-validations`` (a real server rejects
+  or prunes what the CRD does not allow: run ``mpu-operator validate`` in such tests).
+  Core objects (Secrets, Events) are not validated either.
+* resourceVersions are decimal integers in one cluster-wide sequence, as etcd revisions
+  happen to be; the API calls them opaque strings, so operator code must not order them.
+* Changes reach watchers at once; a real apiserver delivers them milliseconds to seconds
+  later, so a test that passes only thanks to that promptness may flake on a cluster.
 * No authentication, RBAC or admission webhooks: every request is allowed.
 * LIST returns one page (``limit``/``continue`` ignored). ``labelSelector`` supports
   equality and existence only; ``fieldSelector`` only ``metadata.name``/``namespace``.
@@ -29,6 +35,7 @@ passing test for behaviour that depends on these):
 * A request answered by a kmock reaction (``kube.emulator[...] << 500``) changes nothing:
   injected faults are writes the server refused (stock kmock applies them anyway).
 * Writing to ``.objects`` directly bypasses all of the above (no resourceVersion, no events).
+* Discovery lists the full verb set for every resource and subresource.
 """
 from __future__ import annotations
 
