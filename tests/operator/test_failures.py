@@ -141,7 +141,8 @@ def test_on_failure_restarts_after_a_cdn_failure_with_backoff(kube, namespace, r
     st = kube.wait_for(lambda: (s := status(kube, namespace, "cdn")).get(
         "restartCount") == 1 and s.get("phase") == "Waiting" and s, 40, "a restart")
     assert st["taskId"] != first["taskId"]
-    assert "TaskEnded" in {e["reason"] for e in kube.events(namespace, "cdn")}
+    reasons = {e["reason"] for e in kube.events(namespace, "cdn")}
+    assert {"TaskEnded", "Restarted"} <= reasons
     assert rtc.stats()["urlRuleViolations"] == 0
 
 
@@ -154,3 +155,29 @@ def test_never_leaves_a_failed_task_failed_and_stalled(kube, namespace, rtc, ope
     stalled = condition(st, "Stalled")
     assert (stalled["status"], stalled["reason"]) == ("True", "RestartsDisabled")
     assert st["remoteStatus"] == 6 and len(tasks_of(rtc, "ch-never")) == 1
+
+
+@pytest.mark.rtc(**FAST)
+def test_deletion_with_broken_credentials_says_the_way_out_and_takes_it(
+        kube, namespace, rtc, start_operator) -> None:
+    start_operator(MPU_SECRET_CACHE_SECONDS="0")
+    kube.create(_secret("creds", namespace, accessKeyId="testid", accessKeySecret="testsecret"))
+    kube.create(manifest("stuck", namespace, credentialsRef={"name": "creds"}))
+    wait_phase(kube, namespace, "stuck", "Waiting")
+    kube.patch("secrets", namespace, "creds", {"data": {"accessKeySecret": base64.b64encode(
+        b"revoked").decode()}})
+    kube.delete(KIND, namespace, "stuck")
+
+    def told():
+        return [e for e in kube.events(namespace, "stuck") if e["reason"] == "StopFailed"]
+    [event] = kube.wait_for(told, 30, "a StopFailed Event")[:1]
+    assert "Request.IllegalSignature" in event["message"]
+    assert kube.find(KIND, namespace, "stuck") is not None  # not released: the task runs
+    st = wait_phase(kube, namespace, "stuck", "Stopping", timeout=20)
+    assert "deletionPolicy: Orphan" in st["message"]
+
+    kube.patch(KIND, namespace, "stuck", {"spec": {"deletionPolicy": "Orphan"}})
+    kube.wait_for(lambda: kube.find(KIND, namespace, "stuck") is None, 30, "the object to go")
+    [task] = tasks_of(rtc, "ch-stuck")
+    assert task["status"] == 0  # orphaned on purpose, and said so
+    assert "Orphaned" in {e["reason"] for e in kube.events(namespace, "stuck")}

@@ -161,6 +161,7 @@ async def _perform(ctx: Context, obj: ObjectState, inputs: Inputs, desired: Desi
     timing = ctx.config.timing
     if isinstance(action, d.Start):
         assert desired is not None and desired.start is not None
+        restarts_before = record.restart_count
         record = tr.write_ahead(record, action.task_id, action.incarnation, desired, ctx.now())
         _record_uses(ctx, inputs.owner, record)  # claim the URL before any await
         await _commit(ctx, obj, inputs, record, desired, d.phase_of_record(record),
@@ -173,9 +174,12 @@ async def _perform(ctx: Context, obj: ObjectState, inputs: Inputs, desired: Desi
             _event(inputs.body, err, "StartFailed")
         else:
             record = tr.started(record, ctx.now())
-            _info(inputs.body, "Started",
+            restarted = record.restart_count > restarts_before
+            _info(inputs.body, "Restarted" if restarted else "Started",
                   f"started task {action.task_id} on {redact(params.stream_url)} "
-                  f"(profile {params.task_profile}) [RequestId: {request_id}]")
+                  f"(profile {params.task_profile}"
+                  + (f", restart {record.restart_count}" if restarted else "")
+                  + f") [RequestId: {request_id}]")
     elif isinstance(action, d.Poll):
         priority = ROUTINE if record.state is TaskState.ACTIVE else URGENT
         try:
