@@ -16,7 +16,11 @@ import pytest
 from mpu_operator.emulator.config import EmulatorConfig
 from mpu_operator.emulator.harness import EmulatorThread
 from tests.operator.harness import (
-    ACCESS_SECRET, AUTH_KEY, KIND, OperatorProcess, kubeconfig_for,
+    ACCESS_SECRET,
+    AUTH_KEY,
+    KIND,
+    OperatorProcess,
+    kubeconfig_for,
 )
 from tests.support.cluster import Cluster
 from tests.support.plugin import E2E_KUBECONFIG

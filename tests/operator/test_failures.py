@@ -9,7 +9,13 @@ import pytest
 
 from tests.operator.conftest import FAST
 from tests.operator.harness import (
-    APP, KIND, condition, manifest, status, tasks_of, wait_phase,
+    APP,
+    KIND,
+    condition,
+    manifest,
+    status,
+    tasks_of,
+    wait_phase,
 )
 
 

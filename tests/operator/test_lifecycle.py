@@ -7,7 +7,14 @@ import pytest
 
 from tests.operator.conftest import FAST
 from tests.operator.harness import (
-    APP, KIND, condition, manifest, parse, status, tasks_of, wait_phase,
+    APP,
+    KIND,
+    condition,
+    manifest,
+    parse,
+    status,
+    tasks_of,
+    wait_phase,
 )
 
 

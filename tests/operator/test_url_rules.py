@@ -12,7 +12,14 @@ import pytest
 
 from tests.operator.conftest import FAST
 from tests.operator.harness import (
-    KIND, condition, manifest, parse, status, tasks_of, url, wait_phase,
+    KIND,
+    condition,
+    manifest,
+    parse,
+    status,
+    tasks_of,
+    url,
+    wait_phase,
 )
 
 SHARED = url("live/shared")
