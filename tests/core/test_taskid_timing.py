@@ -54,3 +54,13 @@ def test_changing_tasks_poll_fast_with_jitter() -> None:
 def test_restart_delay_never_beats_the_url_cooldown_and_is_capped() -> None:
     timing = Timing(url_cooldown=10, backoff_max=60)
     assert [restart_delay(n, timing) for n in (1, 2, 3, 4, 5)] == [10, 20, 40, 60, 60]
+
+
+def test_only_confirming_polls_ignore_the_budget() -> None:
+    timing = Timing(fast_poll=1, steady_poll=30, api_qps=10, poll_budget_share=0.5, jitter=0)
+    fresh = Record(task_id="t", state=TaskState.ACTIVE, remote_status=None)
+    just_changed = Record(task_id="t", state=TaskState.ACTIVE, remote_status=0,
+                          changed_at=at(-5))
+    assert poll_interval(fresh, at(0), timing, 400, 0.0) == 1  # confirming a start
+    assert poll_interval(just_changed, at(0), timing, 2, 0.0) == 1
+    assert poll_interval(just_changed, at(0), timing, 400, 0.0) == 80  # 400 / 5 per s

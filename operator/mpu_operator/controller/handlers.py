@@ -89,9 +89,9 @@ def mpu_uses(body: kopf.Body, **_: Any) -> dict[str, tuple[Any, ...]]:
 
 
 @kopf.on.event(GROUP, VERSION, PLURAL, registry=registry)
-def wake(memo: kopf.Memo, **_: Any) -> None:
+def wake(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     """Any change is a hint: wake the object's daemon to look again now."""
-    _obj(memo).wake.set()
+    rc.note_event(_obj(memo), body)
 
 
 @kopf.daemon(GROUP, VERSION, PLURAL, registry=registry, cancellation_timeout=10.0,
@@ -119,7 +119,7 @@ async def _guarded_step(ctx: rc.Context, obj: rc.ObjectState, body: kopf.Body,
                         index: Any, *, deleting: bool, logger: kopf.Logger) -> float | None:
     """One step; an unexpected error is logged and retried, never allowed to kill the loop."""
     try:
-        action = await rc.step(ctx, obj, _inputs(body, index, deleting))
+        action = await rc.step(ctx, obj, lambda: _inputs(body, index, deleting))
     except Exception as exc:
         logger.error("reconciliation step failed: %s: %s", type(exc).__name__, exc)
         return 5.0
@@ -151,7 +151,7 @@ async def finalize(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger,
     """Stop the task (per deletionPolicy) before kopf removes the finalizer."""
     ctx = _ctx(memo)
     obj = _obj(memo)
-    action = await rc.step(ctx, obj, _inputs(body, mpu_uses, deleting=True))
+    action = await rc.step(ctx, obj, lambda: _inputs(body, mpu_uses, deleting=True))
     if isinstance(action, d.Finish):
         return
     assert isinstance(action, d.Wait)

@@ -10,10 +10,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import kopf
 
@@ -27,7 +27,7 @@ from mpu_operator.core.ledger import EPOCH, Ledger, owner_of
 from mpu_operator.core.model import Desired, Owner, Record, TaskState
 from mpu_operator.core.rules import Free, Gate, UrlUse
 from mpu_operator.core.status import View, record_from_status, render
-from mpu_operator.core.timing import poll_interval
+from mpu_operator.core.timing import is_confirming, poll_interval
 from mpu_operator.rtc.client import AsyncRTCClient
 from mpu_operator.rtc.codes import ErrorKind
 from mpu_operator.rtc.credentials import Credentials
@@ -36,6 +36,7 @@ from mpu_operator.rtc.ratelimit import ROUTINE, URGENT
 from mpu_operator.streamurl import redact
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -59,6 +60,8 @@ class ObjectState:
     record: Record | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
+    urgent: asyncio.Event = field(default_factory=asyncio.Event)  # a user's change arrived
+    seen_generation: int | None = None
     last_status: dict[str, Any] | None = None
     reported: tuple[str, str] | None = None  # last (reason, message) sent as an Event
 
@@ -81,16 +84,34 @@ def indexed_uses(index: Any) -> list[UrlUse]:
     return [use for uses in store for use in uses]
 
 
-async def step(ctx: Context, obj: ObjectState, inputs: Inputs) -> d.Action:
-    """Decide and act until the decision is to wait or finish; return that decision."""
+def note_event(obj: ObjectState, body: Mapping[str, Any]) -> None:
+    """Every event wakes the daemon; a user's change (new generation, deletion) also
+    preempts a routine poll it may be queued for."""
+    meta = body.get("metadata") or {}
+    generation = meta.get("generation")
+    if generation != obj.seen_generation or meta.get("deletionTimestamp"):
+        obj.seen_generation = generation
+        obj.urgent.set()
+    obj.wake.set()
+
+
+async def step(ctx: Context, obj: ObjectState, read: Callable[[], Inputs]) -> d.Action:
+    """Decide and act until the decision is to wait or finish; return that decision.
+
+    ``read`` gives the object as last seen, fresh for every decision: a user's edit that
+    arrives mid-step is acted on in the same step.
+    """
     async with obj.lock:
-        if obj.record is None:
-            obj.record = record_from_status(inputs.body.get("status"))
-            obj.last_status = dict(inputs.body.get("status") or {})
         for _ in range(20):  # a bound, not a budget: a healthy step makes 1-3 calls
+            obj.urgent.clear()
+            inputs = read()
+            if obj.record is None:
+                obj.record = record_from_status(inputs.body.get("status"))
+                obj.last_status = dict(inputs.body.get("status") or {})
             action = await _one(ctx, obj, inputs)
             if isinstance(action, d.Wait | d.Finish):
                 return action
+        assert obj.record is not None
         return d.Wait(d.phase_of_record(obj.record), "Busy", "still working",
                       ctx.now() + timedelta(seconds=1))
 
@@ -181,10 +202,14 @@ async def _perform(ctx: Context, obj: ObjectState, inputs: Inputs, desired: Desi
                   + (f", restart {record.restart_count}" if restarted else "")
                   + f") [RequestId: {request_id}]")
     elif isinstance(action, d.Poll):
-        priority = ROUTINE if record.state is TaskState.ACTIVE else URGENT
+        urgent = is_confirming(record)
         try:
-            result = await ctx.rtc.get_mpu_task_status(creds, app_id, action.task_id,
-                                                       priority=priority)
+            result = await _preemptible(
+                obj, ctx.rtc.get_mpu_task_status(creds, app_id, action.task_id,
+                                                 priority=URGENT if urgent else ROUTINE),
+                preemptible=not urgent)
+        except _Preempted:
+            return  # a user's change came first; the poll is simply skipped
         except RTCError as err:
             record = _call_failed(ctx, record, err, inputs.generation, "PollFailed",
                                   inputs.body)
@@ -222,6 +247,29 @@ async def _perform(ctx: Context, obj: ObjectState, inputs: Inputs, desired: Desi
                   f"[RequestId: {request_id}]")
     obj.record = record
     _record_uses(ctx, inputs.owner, record)
+
+
+class _Preempted(Exception):
+    pass
+
+
+async def _preemptible(obj: ObjectState, call: Awaitable[T], *, preemptible: bool) -> T:
+    """Await ``call``, unless a user's change arrives first (then raise _Preempted).
+
+    A routine poll can wait long for its token when many tasks poll; the change must not
+    wait behind it. Cancelling the wait returns any token to the bucket."""
+    if not preemptible:
+        return await call
+    task = asyncio.ensure_future(call)
+    urgent = asyncio.ensure_future(obj.urgent.wait())
+    try:
+        await asyncio.wait({task, urgent}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        urgent.cancel()
+    if task.done():
+        return task.result()
+    task.cancel()
+    raise _Preempted()
 
 
 def _with_task_id(desired: Desired, task_id: str) -> Any:

@@ -9,7 +9,6 @@ from collections.abc import Sequence
 import kopf
 
 from mpu_operator import logsafety
-
 from mpu_operator.controller.settings import OperatorConfig, SettingsError
 
 

@@ -21,10 +21,14 @@ class Timing:
     poll_budget_share: float = 0.5  # at most this share of the QPS goes to routine polls
 
 
+def is_confirming(record: Record) -> bool:
+    """A user's change (start, stop) awaits the service's word: poll at once, urgently."""
+    return record.state in (TaskState.STARTING, TaskState.STOPPING) or (
+        record.state is TaskState.ACTIVE and record.remote_status is None)
+
+
 def is_changing(record: Record, now: datetime, timing: Timing) -> bool:
-    if record.state in (TaskState.STARTING, TaskState.STOPPING):
-        return True
-    if record.remote_status is None:
+    if is_confirming(record):
         return True
     return record.changed_at is not None and (now - record.changed_at).total_seconds() \
         < timing.fast_window
@@ -34,13 +38,16 @@ def poll_interval(record: Record, now: datetime, timing: Timing, active_tasks: i
                   jitter_unit: float) -> float:
     """Seconds until the next poll. ``jitter_unit`` in [-1, 1] comes from the caller's RNG.
 
-    Steady polls stretch with the number of active tasks so that all of them together use
-    at most ``poll_budget_share`` of the API rate, leaving room for users' changes.
+    Only polls that confirm a user's change run at the fast cadence regardless of load;
+    all others stretch with the number of active tasks so that together they use at most
+    ``poll_budget_share`` of the API rate, leaving room for users' changes.
     """
-    if is_changing(record, now, timing):
+    budget = max(timing.api_qps * timing.poll_budget_share, 0.001)
+    if is_confirming(record):
         base = timing.fast_poll
+    elif is_changing(record, now, timing):
+        base = max(timing.fast_poll, active_tasks / budget)
     else:
-        budget = max(timing.api_qps * timing.poll_budget_share, 0.001)
         base = max(timing.steady_poll, active_tasks / budget)
     return max(0.05, base * (1.0 + timing.jitter * jitter_unit))
 
