@@ -31,7 +31,7 @@ QPS = 10
 
 def _pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def bench_operator() -> None:
@@ -48,7 +48,6 @@ def bench_operator() -> None:
             "MPU_POLL_FAST_SECONDS": "1", "MPU_POLL_STEADY_SECONDS": "5",
         }, work).start()
         try:
-            kube.wait_for(lambda: time.sleep(0.2) or True, 1)
             time.sleep(1.5)  # the operator's own start-up cooldown (1 s here) and login
             created: dict[str, float] = {}
             for i in range(N):
