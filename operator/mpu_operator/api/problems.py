@@ -2,8 +2,9 @@
 
 Users read these in ``kubectl describe``, in status and in CI logs, so a problem names the
 field the way it is written in the manifest (camelCase, dotted, ``[i]`` for list items)
-and states the rule in plain English. Input values are never echoed: the stream URL
-carries an auth key, and an echo of one field is one typo away from an echo of another.
+and states the rule in plain English. Input values are never echoed (only tested for
+null): the stream URL carries an auth key, and an echo of one field is one typo away from
+an echo of another.
 """
 
 from __future__ import annotations
@@ -72,6 +73,8 @@ def _rule(error: ErrorDetails, known: dict[str, list[str]]) -> str:
     ctx: dict[str, Any] = dict(error.get("ctx") or {})
     if kind == "extra_forbidden":
         return _unknown_field(error["loc"], known)
+    if kind in _SIMPLE and kind != "missing" and error.get("input", ...) is None:
+        return _null(error["loc"])
     if kind == "string_pattern_mismatch":
         return PATTERN_RULES.get(str(ctx.get("pattern")), "has a form that is not allowed")
     if kind in _SIZED:
@@ -91,6 +94,13 @@ def _unknown_field(loc: Sequence[str | int], known: dict[str, list[str]]) -> str
     allowed = known.get(parent, [])
     close = difflib.get_close_matches(str(loc[-1]), allowed, n=1, cutoff=0.6)
     return f"unknown field (did you mean {close[0]}?)" if close else "unknown field"
+
+
+def _null(loc: Sequence[str | int]) -> str:
+    """A null where a value belongs; for a colour, YAML's '#' comment is the usual cause."""
+    if loc and loc[-1] == "backgroundColor":
+        return "must not be null (quote the colour in YAML: '#' starts a comment)"
+    return "must not be null"
 
 
 def _plain(msg: str) -> str:

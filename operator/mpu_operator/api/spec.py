@@ -327,7 +327,7 @@ def _parse(raw: object) -> SpecResult:
         spec = MPUTaskSpec.model_validate(_plain(raw), strict=True, by_alias=True,
                                           by_name=False, context={_DEFER_RULES: True})
     except ValidationError as exc:
-        details = exc.errors(include_url=False, include_input=False)
+        details = exc.errors(include_url=False)  # input is read for None only, never shown
         return SpecResult(None, from_pydantic(details, _allowed_names()))
     errors, warnings = rules.check(spec)
     return SpecResult(None if errors else spec, errors, warnings)
