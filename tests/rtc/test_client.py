@@ -19,6 +19,7 @@ from mpu_operator.rtc.codes import ErrorKind
 from mpu_operator.rtc.credentials import Credentials
 from mpu_operator.rtc.errors import RTCError
 from mpu_operator.rtc.ratelimit import RateLimiter
+from mpu_operator.rtc.signing import percent_encode
 
 from .fakertc import FORBIDDEN, KEY_ID, LAYOUT, START, STREAM_URL, Answer, FakeRTC, error
 
@@ -145,6 +146,20 @@ def test_service_message_quoting_the_stream_url_is_scrubbed(
     err = call_error(client_for(fake_rtc).start_mpu_task, creds, START)
     assert err.kind is ErrorKind.CONFLICT
     assert_no_secrets(str(err), repr(err))
+
+
+def test_service_message_quoting_bare_secrets_is_scrubbed(
+    fake_rtc: FakeRTC, creds: Credentials
+) -> None:
+    """No key=value shape to recognise: the client knows this call's secrets and removes
+    them by value, plain and percent-encoded."""
+    assert creds.security_token is not None
+    quoted = (f"rejected secret {creds.access_key_secret} with token {creds.security_token} "
+              f"for {percent_encode(STREAM_URL)[:40]} / {percent_encode(creds.security_token)}")
+    fake_rtc.answer(error(400, "InvalidParameter", quoted))
+    err = call_error(client_for(fake_rtc).start_mpu_task, creds, START)
+    assert_no_secrets(str(err), repr(err))
+    assert "[redacted]" in err.message
 
 
 def test_pickled_error_keeps_its_fields(fake_rtc: FakeRTC, creds: Credentials) -> None:

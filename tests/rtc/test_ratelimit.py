@@ -332,3 +332,20 @@ def test_measured_rate_stays_within_the_configured_rate(rate: float, calls: int)
     window = 0.5  # no half-second holds more than burst + rate*window (+1 for jitter)
     worst = max(sum(1 for t in stamps if s <= t < s + window) for s in stamps)
     assert worst <= 1 + rate * window + 1, worst
+
+
+@pytest.mark.parametrize("ticks", range(6))
+async def test_cancellation_is_never_swallowed_by_a_coinciding_wake_up(ticks: int) -> None:
+    """A wake-up and a cancel in the same loop turn: the cancel must win, at whatever
+    point of the wake-up it lands (asyncio.wait_for on 3.11 would swallow it)."""
+    clock = FakeClock()
+    limiter = drained(clock)
+    task = asyncio.create_task(limiter.acquire())
+    await async_wait_until(lambda: limiter.stats().waiting_routine == 1)
+    limiter.wake()  # no token yet: the waiter only re-checks
+    for _ in range(ticks):
+        await asyncio.sleep(0)
+    task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=3)
+    assert task in done and task.cancelled()
+    assert limiter.stats().waiting_routine == 0

@@ -90,6 +90,17 @@ class _AsyncWaiter(_Waiter):
     def reset(self) -> None:
         self.event.clear()
 
+    async def sleep(self, delay: float) -> None:
+        """Until notified or ``delay`` passed. Not ``asyncio.wait_for``: on Python 3.11 it
+        can swallow a cancellation that coincides with the wake-up, and a waiter that
+        ignores its cancellation waits on forever."""
+        timer = None if math.isinf(delay) else self.loop.call_later(delay, self.event.set)
+        try:
+            await self.event.wait()
+        finally:
+            if timer is not None:
+                timer.cancel()
+
 
 class RateLimiter:
     """Token bucket: ``rate`` tokens per second, at most ``burst`` saved up (default 1).
@@ -131,9 +142,7 @@ class RateLimiter:
                 delay = self._poll(waiter)
                 if delay is None:
                     return
-                timeout = None if math.isinf(delay) else delay
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(waiter.event.wait(), timeout)
+                await waiter.sleep(delay)
         except BaseException:
             if self._leave(waiter):
                 self._refund(priority)
