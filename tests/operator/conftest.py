@@ -30,13 +30,6 @@ from tests.support.plugin import E2E_KUBECONFIG
 FAST = {"cooldown": 2.0}
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if "tests/operator/" in str(item.fspath):
-            item.add_marker(pytest.mark.integration)
-            item.add_marker(pytest.mark.portable)
-
-
 @pytest.fixture
 def rtc_config(request: pytest.FixtureRequest) -> EmulatorConfig:
     marker = request.node.get_closest_marker("rtc")

@@ -18,6 +18,9 @@ from tests.operator.harness import (
     wait_phase,
 )
 
+#: Integration scenarios; portable: they run unchanged on a real cluster (make e2e).
+pytestmark = [pytest.mark.integration, pytest.mark.portable]
+
 
 def _secret(name: str, namespace: str, **data: str) -> dict:
     return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name,

@@ -17,6 +17,9 @@ from tests.operator.harness import (
     wait_phase,
 )
 
+#: Integration scenarios; portable: they run unchanged on a real cluster (make e2e).
+pytestmark = [pytest.mark.integration, pytest.mark.portable]
+
 
 @pytest.mark.rtc(**FAST)
 def test_create_waits_for_the_channel_then_runs_and_reports_truthfully(kube, namespace, rtc,

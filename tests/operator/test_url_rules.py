@@ -24,6 +24,9 @@ from tests.operator.harness import (
 
 SHARED = url("live/shared")
 
+#: Integration scenarios; portable: they run unchanged on a real cluster (make e2e).
+pytestmark = [pytest.mark.integration, pytest.mark.portable]
+
 
 def _no_violations(rtc) -> None:
     stats = rtc.stats()
