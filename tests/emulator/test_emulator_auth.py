@@ -223,3 +223,13 @@ def test_acs3_malformed_authorization(auth: Authenticator) -> None:
     headers["authorization"] = ["ACS3-RSA-SHA256 Credential=testid,SignedHeaders=host,"
                                 "Signature=00"]
     refused(auth, SignedRequest("POST", "/", QUERY, {}, headers, b""), "Request.IllegalAuth")
+
+
+def test_sts_tokens_are_accepted_unchecked(auth: Authenticator) -> None:
+    """Fidelity: the emulator has no STS; a token is signed over like any parameter."""
+    params = signed_params(ACTION, access_key_id=KEY, access_key_secret=SECRET,
+                           security_token="sts-token", now=NOW)
+    auth.verify(v1_request(params), NOW, 0.0)
+    headers = {**acs3_headers(nonce="sts"), "x-acs-security-token": "sts-token",
+               "x-acs-accesskey-id": KEY}
+    auth.verify(tea_signed(QUERY, headers), NOW, 0.0)

@@ -202,3 +202,10 @@ def test_latency() -> None:
         began = time.monotonic()
         emu.tasks()  # control calls are not delayed
         assert time.monotonic() - began < 0.15
+
+
+def test_authentication_comes_before_the_action(emu: EmulatorThread) -> None:
+    """Fidelity: an unsigned call learns nothing about actions, not even unknown ones."""
+    response = requests.post(emu.url + "/", params={"Action": "DescribeNothing",
+                                                    "Format": "JSON"}, timeout=5)
+    assert response.json()["Code"] == "Request.NoSignature"

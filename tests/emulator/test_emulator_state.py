@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mpu_operator.catalogue import RemoteStatus
 from mpu_operator.emulator.clock import FakeClock, rfc3339
@@ -231,3 +233,14 @@ def test_reset_forgets_everything(state: EmulatorState) -> None:
     state.reset()
     assert state.tasks_json() == []
     state.start(spec())
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.text(alphabet="abcdefgh0123456789=&-_", max_size=30),
+       st.text(alphabet="abcdefgh0123456789=&-_", max_size=30))
+def test_a_query_never_makes_another_stream(first: str, second: str) -> None:
+    state = EmulatorState(EmulatorConfig(), FakeClock(T0))
+    state.start(spec("t1", url=f"rtmp://cdn.example.com/live/a?{first}"))
+    with pytest.raises(ApiError) as caught:
+        state.start(spec("t2", url=f"rtmp://cdn.example.com/live/a?{second}"))
+    assert caught.value.code == codes.STREAM_URL_IN_USE
