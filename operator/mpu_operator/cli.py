@@ -41,6 +41,10 @@ def _parser() -> argparse.ArgumentParser:
     emu.add_argument("--max-concurrent-tasks", type=int, default=10)
     emu.add_argument("--qps", type=float, default=None, help="throttle beyond N calls/s")
     emu.add_argument("--latency-ms", type=float, default=0.0)
+    emu.add_argument("--task-clear-seconds", type=float, default=None,
+                     help="free a stopped task's TaskId after this long (default: never)")
+    emu.add_argument("--fault-hold-seconds", type=float, default=30.0,
+                     help="how long a timeout fault holds a call before dropping it")
     emu.add_argument("-v", "--verbose", action="store_true")
     return parser
 

@@ -33,9 +33,13 @@ class OperatorConfig:
             url_cooldown=_float(environ, "MPU_URL_COOLDOWN_SECONDS", 10.0, minimum=0.0),
             api_qps=qps,
         )
+        try:
+            credentials = Credentials.from_env(environ)
+        except ValueError as exc:  # e.g. an id without a secret; the text names the variable
+            raise SettingsError(str(exc)) from None
         return cls(
             endpoint=environ.get("MPU_RTC_ENDPOINT") or DEFAULT_ENDPOINT,
-            default_credentials=Credentials.from_env(environ),
+            default_credentials=credentials,
             timing=timing,
             max_tasks_per_app=int(_float(environ, "MPU_MAX_TASKS_PER_APP", 10, minimum=1)),
             secret_cache_seconds=_float(environ, "MPU_SECRET_CACHE_SECONDS", 10.0, minimum=0.0),
