@@ -190,3 +190,15 @@ def test_deletion_with_broken_credentials_says_the_way_out_and_takes_it(
     [task] = tasks_of(rtc, "ch-stuck")
     assert task["status"] == 0  # orphaned on purpose, and said so
     assert "Orphaned" in {e["reason"] for e in kube.events(namespace, "stuck")}
+
+
+@pytest.mark.rtc(**FAST)
+def test_a_start_answered_task_already_exists_adopts_the_task(kube, namespace, rtc,
+                                                             operator) -> None:
+    rtc.fault("StartMPUTask", code="Request.ExistTask", http=400, applied=True)
+    kube.create(manifest("exists", namespace))
+    st = wait_phase(kube, namespace, "exists", "Waiting")
+    [task] = tasks_of(rtc, "ch-exists")
+    assert task["taskId"] == st["taskId"]
+    reasons = {e["reason"] for e in kube.events(namespace, "exists")}
+    assert "Adopted" in reasons and "StartFailed" not in reasons

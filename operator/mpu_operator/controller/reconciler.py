@@ -192,7 +192,12 @@ async def _perform(ctx: Context, obj: ObjectState, inputs: Inputs, desired: Desi
             request_id = await ctx.rtc.start_mpu_task(creds, params, priority=URGENT)
         except RTCError as err:
             record = _start_failed(ctx, record, err, inputs.generation)
-            _event(inputs.body, err, "StartFailed")
+            if err.kind is ErrorKind.ALREADY_EXISTS:
+                _info(inputs.body, "Adopted", f"the service already has task "
+                      f"{action.task_id} (a start we could not confirm): adopted it "
+                      f"[RequestId: {err.request_id}]")
+            else:
+                _event(inputs.body, err, "StartFailed")
         else:
             record = tr.started(record, ctx.now())
             restarted = record.restart_count > restarts_before
