@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mpu_operator.api.spec import MPUTaskSpec
+from mpu_operator.controller.kube import SecretProblem
 from mpu_operator.core import fingerprint, taskid
 from mpu_operator.core.decide import SECRET_NOT_FOUND
 from mpu_operator.core.model import Desired, Record
@@ -38,8 +39,6 @@ async def resolve(spec: MPUTaskSpec, meta: Mapping[str, Any], record: Record, ku
     fingerprints fall back to what the task was started with, so a deleted URL Secret
     does not restart (or stop) a live broadcast; it only blocks the next start.
     """
-    from mpu_operator.controller.kube import SecretProblem
-
     namespace = str(meta.get("namespace", ""))
     waiting: tuple[str, str] | None = None
     url: str | None = spec.stream_url
@@ -77,8 +76,6 @@ async def resolve(spec: MPUTaskSpec, meta: Mapping[str, Any], record: Record, ku
 
 async def _credentials(spec: MPUTaskSpec, namespace: str, kube: Any,
                        defaults: Credentials | None) -> tuple[Credentials | None, str | None]:
-    from mpu_operator.controller.kube import SecretProblem
-
     if spec.credentials_ref is None:
         if defaults is None:
             return None, ("no credentialsRef and no operator default credentials "

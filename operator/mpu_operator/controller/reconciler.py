@@ -8,9 +8,10 @@ with ``core.transitions`` and tells the cluster (status and Events).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import random
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar, cast
@@ -23,7 +24,7 @@ from mpu_operator.controller.kube import Kube
 from mpu_operator.controller.settings import OperatorConfig
 from mpu_operator.core import decide as d
 from mpu_operator.core import transitions as tr
-from mpu_operator.core.ledger import EPOCH, Ledger, owner_of
+from mpu_operator.core.ledger import EPOCH, Ledger, held_use
 from mpu_operator.core.model import Desired, Owner, Record, TaskState
 from mpu_operator.core.rules import Free, Gate, UrlUse
 from mpu_operator.core.status import View, record_from_status, render
@@ -32,6 +33,7 @@ from mpu_operator.rtc.client import AsyncRTCClient
 from mpu_operator.rtc.codes import ErrorKind
 from mpu_operator.rtc.credentials import Credentials
 from mpu_operator.rtc.errors import RTCError
+from mpu_operator.rtc.params import StartParams
 from mpu_operator.rtc.ratelimit import ROUTINE, URGENT
 from mpu_operator.streamurl import redact
 
@@ -155,6 +157,7 @@ def _situation(ctx: Context, record: Record, inputs: Inputs, desired: Desired | 
     timing = ctx.config.timing
     gate: Gate = Free()
     quota_ok = True
+    ctx.ledger.prune({u.owner for u in inputs.indexed}, now)
     if desired is not None and desired.stream_key is not None:
         gate = ctx.ledger.gate(inputs.owner, str(desired.stream_key), inputs.indexed, now)
         quota_ok = ctx.ledger.quota_ok(inputs.owner, desired.app_id, inputs.indexed,
@@ -277,9 +280,7 @@ async def _preemptible(obj: ObjectState, call: Awaitable[T], *, preemptible: boo
     raise _Preempted()
 
 
-def _with_task_id(desired: Desired, task_id: str) -> Any:
-    import dataclasses
-
+def _with_task_id(desired: Desired, task_id: str) -> StartParams:
     assert desired.start is not None
     return dataclasses.replace(desired.start, task_id=task_id)
 
@@ -323,11 +324,8 @@ def _report_transition(body: Mapping[str, Any], before: Record, after: Record) -
 
 def _record_uses(ctx: Context, owner: Owner, record: Record,
                  contending_key: str | None = None, app_id: str = "") -> None:
-    uses: list[UrlUse] = []
-    if record.stream_key and record.state is not TaskState.NONE:
-        released = record.stopped_at if record.state is TaskState.STOPPED else None
-        uses.append(UrlUse(owner, record.stream_key, record.app_id or app_id,
-                           active=record.state.holds_url, released_at=released))
+    held = held_use(owner, record, app_id, ctx.ledger.started_at)
+    uses: list[UrlUse] = [held] if held else []
     if contending_key:
         uses.append(UrlUse(owner, contending_key, app_id, active=False, contending=True))
     ctx.ledger.record(owner, uses)
@@ -403,6 +401,3 @@ def _post(kind: str, body: Mapping[str, Any], *, reason: str, message: str) -> N
     post = kopf.warn if kind == "warn" else kopf.info
     post(cast(kopf.Body, body), reason=reason, message=message)
 
-
-def alive_owners(bodies: Iterable[Mapping[str, Any]]) -> set[Owner]:
-    return {owner_of(b) for b in bodies}

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from mpu_operator.core.model import Owner, TaskState
+from mpu_operator.core.model import Owner, Record, TaskState
 from mpu_operator.core.rules import Gate, UrlUse, quota_free, url_gate
 from mpu_operator.core.status import parse_time, record_from_status
 from mpu_operator.streamurl import stream_key
@@ -37,13 +37,8 @@ def uses_of(body: Mapping[str, Any], undated: datetime) -> list[UrlUse]:
     status = _mapping(body.get("status"))
     record = record_from_status(status)
     app_id = str(spec.get("appId") or record.app_id or "")
-    result: list[UrlUse] = []
-    if record.stream_key and record.state is not TaskState.NONE:
-        released = None
-        if record.state is TaskState.STOPPED:
-            released = record.stopped_at or undated
-        result.append(UrlUse(owner, record.stream_key, record.app_id or app_id,
-                             active=record.state.holds_url, released_at=released))
+    held = held_use(owner, record, app_id, undated)
+    result: list[UrlUse] = [held] if held else []
     wanted = _wanted_key(spec, status)
     deleting = bool(_mapping(body.get("metadata")).get("deletionTimestamp"))
     internal = _mapping(status.get("internal"))
@@ -53,6 +48,15 @@ def uses_of(body: Mapping[str, Any], undated: datetime) -> list[UrlUse]:
     if wanted and contending:
         result.append(UrlUse(owner, wanted, app_id, active=False, contending=True))
     return result
+
+
+def held_use(owner: Owner, record: Record, app_id: str, undated: datetime) -> UrlUse | None:
+    """The URL a task holds (or last released) by the record; None if it never took one."""
+    if not record.stream_key or record.state is TaskState.NONE:
+        return None
+    released = (record.stopped_at or undated) if record.state is TaskState.STOPPED else None
+    return UrlUse(owner, record.stream_key, record.app_id or app_id,
+                  active=record.state.holds_url, released_at=released)
 
 
 def _mapping(value: object) -> Mapping[str, Any]:

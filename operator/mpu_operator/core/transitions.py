@@ -56,7 +56,7 @@ def vanished(r: Record, now: datetime, timing: t.Timing) -> Record:
     r = r.replace(last_polled_at=now)
     if r.state is TaskState.STARTING:
         # The start never happened: nothing runs, the URL was never used.
-        return r.replace(state=TaskState.NONE, stream_key=r.stream_key, **_CLEAR_ERROR)
+        return r.replace(state=TaskState.NONE, **_CLEAR_ERROR)
     return _stopped(r, now, timing, vanished=True)
 
 
