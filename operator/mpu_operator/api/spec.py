@@ -62,8 +62,16 @@ def _check_task_profile(value: str) -> str:
     return value
 
 
-def _check_stream_url(value: str) -> str:
-    """Catch a URL the service could never push to, without ever quoting it (auth key)."""
+def stream_url_problem(value: str) -> str | None:
+    """The rule a push URL breaks, or None. Never quotes the URL (its query is a secret).
+
+    The one check for every source of a URL: ``spec.streamURL`` here, and the value read
+    from a ``streamURLFrom`` Secret by the operator, so both obey exactly the same rules.
+    """
+    if not value:
+        return "must not be empty"
+    if len(value) > MAX_STREAM_URL_LENGTH:
+        return f"must be at most {MAX_STREAM_URL_LENGTH} characters"
     try:
         parts = urlsplit(value)
         ok = parts.scheme.lower() in STREAM_URL_SCHEMES and bool(parts.hostname) \
@@ -71,7 +79,14 @@ def _check_stream_url(value: str) -> str:
     except ValueError:
         ok = False
     if not ok:
-        raise ValueError("must be an rtmp:// or rtmps:// URL with a host and a stream path")
+        return "must be an rtmp:// or rtmps:// URL with a host and a stream path"
+    return None
+
+
+def _check_stream_url(value: str) -> str:
+    problem = stream_url_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
     return value
 
 
