@@ -57,9 +57,17 @@ def test_cooldown_wait_ends_exactly_when_the_url_frees() -> None:
     assert isinstance(action, Wait) and action.until == at(7)
 
 
-def test_the_holder_is_named_in_the_message() -> None:
-    action = decide(situation(gate=InUse(OTHER)))
+def test_a_holder_in_the_same_namespace_is_named_in_the_message() -> None:
+    action = decide(situation(gate=InUse(OTHER), namespace="ns"))
     assert isinstance(action, Wait) and "ns/older" in action.message
+
+
+@pytest.mark.parametrize("gate", [InUse(OTHER), Queued(OTHER)])
+def test_a_holder_in_another_namespace_is_never_named(gate) -> None:
+    action = decide(situation(gate=gate, namespace="tenant-b"))
+    assert isinstance(action, Wait)
+    assert "ns/older" not in action.message and "ns/" not in action.message
+    assert "another namespace" in action.message
 
 
 def test_a_full_quota_makes_it_wait_pending() -> None:

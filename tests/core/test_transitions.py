@@ -32,9 +32,15 @@ def test_a_poll_that_finds_the_write_ahead_task_adopts_it() -> None:
     assert record.state is TaskState.ACTIVE and record.remote_status == 0
 
 
-def test_a_write_ahead_task_the_service_does_not_know_never_started() -> None:
+def test_a_write_ahead_task_the_service_does_not_know_is_resent_not_replaced() -> None:
+    """Its start may still take effect: the TaskId and the URL stay held, and the next
+    move is to send the same TaskId again."""
     starting = tr.write_ahead(Record(), "t-1", 1, desired(), at(0))
-    assert tr.vanished(starting, at(1), TIMING).state is TaskState.NONE
+    missing = tr.vanished(starting, at(1), TIMING)
+    assert (missing.state, missing.task_id, missing.retry_start, missing.unconfirmed_since) \
+        == (TaskState.STARTING, "t-1", True, at(1))
+    again = tr.vanished(missing.replace(retry_start=False), at(5), TIMING)
+    assert again.unconfirmed_since == at(1), "the window runs from the first miss"
 
 
 def test_a_remote_stop_backs_off_exponentially_for_quick_failures() -> None:

@@ -193,12 +193,18 @@ def test_deletion_with_broken_credentials_says_the_way_out_and_takes_it(
 
 
 @pytest.mark.rtc(**FAST)
-def test_a_start_answered_task_already_exists_adopts_the_task(kube, namespace, rtc,
-                                                             operator) -> None:
+def test_a_fresh_start_answered_task_already_exists_never_adopts_the_task(
+        kube, namespace, rtc, operator) -> None:
+    """A TaskId the service already has, on the first send of a start, is somebody
+    else's (say, another cluster's or another namespace's task): it is left alone, never
+    stopped or updated, and the MPUTask says so."""
     rtc.fault("StartMPUTask", code="Request.ExistTask", http=400, applied=True)
     kube.create(manifest("exists", namespace))
-    st = wait_phase(kube, namespace, "exists", "Waiting")
+    st = wait_phase(kube, namespace, "exists", "Pending", reason="TaskIdInUse")
+    assert condition(st, "Stalled")["status"] == "True"
     [task] = tasks_of(rtc, "ch-exists")
-    assert task["taskId"] == st["taskId"]
     reasons = {e["reason"] for e in kube.events(namespace, "exists")}
-    assert "Adopted" in reasons and "StartFailed" not in reasons
+    assert "TaskIdInUse" in reasons and "Adopted" not in reasons
+    kube.delete(KIND, namespace, "exists")
+    kube.wait_for(lambda: kube.find(KIND, namespace, "exists") is None, 30, "deleted")
+    assert rtc.task(task["taskId"])["status"] in (0, 1), "another's task was stopped"

@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mpu_operator.api.spec import MPUTaskSpec
+from mpu_operator.api.spec import MPUTaskSpec, stream_url_problem
 from mpu_operator.controller.kube import SecretProblem
 from mpu_operator.core import fingerprint, taskid
-from mpu_operator.core.decide import SECRET_NOT_FOUND
+from mpu_operator.core.decide import INVALID_STREAM_URL, SECRET_NOT_FOUND
 from mpu_operator.core.model import Desired, Record
 from mpu_operator.rtc.credentials import Credentials
 from mpu_operator.streamurl import StreamKey, stream_key
@@ -32,56 +32,82 @@ def task_id_base(spec: MPUTaskSpec, meta: Mapping[str, Any]) -> tuple[str, bool]
 
 
 async def resolve(spec: MPUTaskSpec, meta: Mapping[str, Any], record: Record, kube: Any,
-                  defaults: Credentials | None) -> Resolved:
+                  defaults: Credentials | None, *,
+                  defaults_refused: str | None = None) -> Resolved:
     """Read what the spec points at (Secrets) and reduce it all to ``Desired``.
 
     A missing Secret never changes what a running task is compared against: its
     fingerprints fall back to what the task was started with, so a deleted URL Secret
-    does not restart (or stop) a live broadcast; it only blocks the next start.
+    does not restart (or stop) a live broadcast; it only blocks the next start. A URL read
+    from a Secret obeys exactly the rules of ``spec.streamURL``, and a value that breaks
+    them is used and shown nowhere (it may be any secret put under the wrong key).
+    ``defaults_refused`` says why the operator's own credentials are not for this object.
     """
     namespace = str(meta.get("namespace", ""))
-    waiting: tuple[str, str] | None = None
+    waiting: tuple[str, str, bool] | None = None
     url: str | None = spec.stream_url
     if url is None and spec.stream_url_from is not None:
-        ref = spec.stream_url_from.secret_key_ref
-        try:
-            url = await kube.secret_value(namespace, ref.name, ref.key)
-        except SecretProblem as exc:
-            waiting = (SECRET_NOT_FOUND, f"streamURLFrom: {exc}")
-    creds, creds_problem = await _credentials(spec, namespace, kube, defaults)
+        url, waiting = await _secret_url(spec, namespace, kube)
+    creds, creds_problem = await _credentials(spec, namespace, kube, defaults,
+                                              defaults_refused)
     if creds is None and waiting is None:
         waiting = (SECRET_NOT_FOUND if spec.credentials_ref else NO_CREDENTIALS,
-                   creds_problem or "")
+                   creds_problem or "", False)
     base, from_spec = task_id_base(spec, meta)
     layout = spec.layout_params()
     start = spec.start_params("", url) if url else None
     key: StreamKey | None = stream_key(url) if url else None
-    immutable = (fingerprint.immutable_fingerprint(start, base) if start
-                 else record.applied_immutable or "")
+    immutable = (fingerprint.current_immutable(start, base, record.applied_immutable)
+                 if start else record.applied_immutable or "")
     return Resolved(
         desired=Desired(
             app_id=spec.app_id, stream_key=key, start=start, layout=layout,
             immutable_fingerprint=immutable,
             layout_fingerprint=fingerprint.layout_fingerprint(layout),
             task_id_base=base, task_id_from_spec=from_spec, suspend=bool(spec.suspend),
+            credentials_secret=spec.credentials_ref.name if spec.credentials_ref else None,
             restart_policy=_value(spec.restart_policy),
             deletion_policy=_value(spec.deletion_policy),
             waiting_reason=waiting[0] if waiting else None,
             waiting_message=waiting[1] if waiting else "",
+            waiting_stalled=waiting[2] if waiting else False,
         ),
         credentials=creds,
         credentials_problem=creds_problem,
     )
 
 
+async def _secret_url(spec: MPUTaskSpec, namespace: str, kube: Any,
+                      ) -> tuple[str | None, tuple[str, str, bool] | None]:
+    assert spec.stream_url_from is not None
+    ref = spec.stream_url_from.secret_key_ref
+    try:
+        url = await kube.secret_value(namespace, ref.name, ref.key)
+    except SecretProblem as exc:
+        return None, (SECRET_NOT_FOUND, f"streamURLFrom: {exc}", False)
+    problem = stream_url_problem(url)
+    if problem is not None:
+        return None, (INVALID_STREAM_URL, f"streamURLFrom: the value of key {ref.key!r} in "
+                                          f"Secret {namespace}/{ref.name} {problem}", True)
+    return url, None
+
+
 async def _credentials(spec: MPUTaskSpec, namespace: str, kube: Any,
-                       defaults: Credentials | None) -> tuple[Credentials | None, str | None]:
+                       defaults: Credentials | None, defaults_refused: str | None = None,
+                       ) -> tuple[Credentials | None, str | None]:
     if spec.credentials_ref is None:
+        if defaults_refused is not None:
+            return None, defaults_refused
         if defaults is None:
             return None, ("no credentialsRef and no operator default credentials "
                           "(ALIBABA_CLOUD_ACCESS_KEY_ID/ALIBABA_CLOUD_ACCESS_KEY_SECRET)")
         return defaults, None
-    name = spec.credentials_ref.name
+    return await secret_credentials(namespace, spec.credentials_ref.name, kube)
+
+
+async def secret_credentials(namespace: str, name: str, kube: Any,
+                             ) -> tuple[Credentials | None, str | None]:
+    """Credentials from a Secret in the object's namespace, or why there are none."""
     try:
         data = await kube.secret_data(namespace, name)
         return Credentials.from_secret_data(data), None

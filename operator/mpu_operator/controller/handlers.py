@@ -20,7 +20,7 @@ from mpu_operator.controller import reconciler as rc
 from mpu_operator.controller.kube import Kube, load_config
 from mpu_operator.controller.settings import OperatorConfig
 from mpu_operator.core import decide as d
-from mpu_operator.core.ledger import Ledger, owner_of, uses_of
+from mpu_operator.core.ledger import Ledger, claim_of, owner_of, uses_of
 from mpu_operator.rtc.client import AsyncRTCClient, RTCClient
 from mpu_operator.rtc.ratelimit import RateLimiter
 
@@ -83,9 +83,11 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
 
 
 @kopf.index(GROUP, VERSION, PLURAL, registry=registry)
-def mpu_uses(body: kopf.Body, **_: Any) -> dict[str, tuple[Any, ...]]:
-    """Every MPUTask's URL use as the cluster shows it (ready before any daemon runs)."""
-    return {"uses": tuple(uses_of(body, _started_at))}
+def mpu_uses(body: kopf.Body, **_: Any) -> dict[str, Any]:
+    """Every MPUTask's URL use and TaskId claim as the cluster shows it (ready before any
+    daemon runs, so a restarted operator knows every holder before it acts)."""
+    return {"uses": tuple(uses_of(body, _started_at, datetime.now(UTC))),
+            "ids": claim_of(body)}
 
 
 @kopf.on.event(GROUP, VERSION, PLURAL, registry=registry)
@@ -133,7 +135,8 @@ def _inputs(body: kopf.Body, index: Any, deleting: bool) -> rc.Inputs:
     raw = dict(body)
     meta = raw.get("metadata") or {}
     return rc.Inputs(body=raw, owner=owner_of(raw), generation=int(meta.get("generation") or 0),
-                     deleting=deleting, indexed=rc.indexed_uses(index))
+                     deleting=deleting, indexed=rc.indexed_uses(index),
+                     claims=rc.indexed_claims(index))
 
 
 async def _sleep(wake: asyncio.Event, stopped: kopf.DaemonStopped, delay: float) -> None:

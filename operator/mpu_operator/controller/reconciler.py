@@ -24,10 +24,10 @@ from mpu_operator.controller.kube import Kube
 from mpu_operator.controller.settings import OperatorConfig
 from mpu_operator.core import decide as d
 from mpu_operator.core import transitions as tr
-from mpu_operator.core.ledger import EPOCH, Ledger, held_use
+from mpu_operator.core.ledger import EPOCH, Ledger, claim_for, held_use
 from mpu_operator.core.model import Desired, Owner, Record, TaskState
-from mpu_operator.core.rules import Free, Gate, UrlUse
-from mpu_operator.core.status import View, record_from_status, render
+from mpu_operator.core.rules import Free, Gate, IdClaim, UrlUse
+from mpu_operator.core.status import View, clamp_future, record_from_status, render
 from mpu_operator.core.timing import is_confirming, poll_interval
 from mpu_operator.rtc.client import AsyncRTCClient
 from mpu_operator.rtc.codes import ErrorKind
@@ -75,6 +75,7 @@ class Inputs:
     generation: int
     deleting: bool
     indexed: list[UrlUse]
+    claims: list[IdClaim] = field(default_factory=list)
 
 
 def indexed_uses(index: Any) -> list[UrlUse]:
@@ -84,6 +85,14 @@ def indexed_uses(index: Any) -> list[UrlUse]:
     except AttributeError:
         return []
     return [use for uses in store for use in uses]
+
+
+def indexed_claims(index: Any) -> list[IdClaim]:
+    """The kopf index's ``{"ids": Store[IdClaim]}``: every object's TaskId claim."""
+    try:
+        return list(index.get("ids", []))
+    except AttributeError:
+        return []
 
 
 def note_event(obj: ObjectState, body: Mapping[str, Any]) -> None:
@@ -108,7 +117,8 @@ async def step(ctx: Context, obj: ObjectState, read: Callable[[], Inputs]) -> d.
             obj.urgent.clear()
             inputs = read()
             if obj.record is None:
-                obj.record = record_from_status(inputs.body.get("status"))
+                obj.record = clamp_future(record_from_status(inputs.body.get("status")),
+                                          ctx.now(), horizon=ctx.config.timing.backoff_max)
                 obj.last_status = dict(inputs.body.get("status") or {})
             action = await _one(ctx, obj, inputs)
             if isinstance(action, d.Wait | d.Finish):
@@ -125,21 +135,26 @@ async def _one(ctx: Context, obj: ObjectState, inputs: Inputs) -> d.Action:
     meta = inputs.body.get("metadata") or {}
     parsed = parse_spec(spec_raw)
     resolved = None
+    namespace = str(meta.get("namespace") or "")
     if parsed.spec is not None:
-        resolved = await desired_mod.resolve(parsed.spec, meta, obj.record, ctx.kube,
-                                              ctx.config.default_credentials)
+        resolved = await desired_mod.resolve(
+            parsed.spec, meta, obj.record, ctx.kube, ctx.config.default_credentials,
+            defaults_refused=_defaults_refused(ctx, namespace))
     desired = resolved.desired if resolved else None
     situation = _situation(ctx, obj.record, inputs, desired, parsed, spec_raw, now)
     action = d.decide(situation)
-    creds = resolved.credentials if resolved else None
-    if creds is None and parsed.spec is None:
-        creds = ctx.config.default_credentials  # an invalid spec may still need a stop
     if isinstance(action, d.Wait):
         await _report_wait(ctx, obj, inputs, desired, action)
         return action
     if isinstance(action, d.Finish):
         await _finish(ctx, obj, inputs, action)
         return action
+    if isinstance(action, d.Forget | d.Acknowledge):
+        _amend(ctx, obj, inputs, action)
+        return action
+    creds = resolved.credentials if resolved else None
+    if creds is None and not isinstance(action, d.Start):
+        creds = await _task_credentials(ctx, obj.record, namespace)
     if creds is None:
         reason = desired.waiting_reason if desired and desired.waiting_reason else \
             desired_mod.NO_CREDENTIALS
@@ -152,12 +167,53 @@ async def _one(ctx: Context, obj: ObjectState, inputs: Inputs) -> d.Action:
     return action
 
 
+def _defaults_refused(ctx: Context, namespace: str) -> str | None:
+    """Why the operator's own credentials may not serve this namespace (None: they may)."""
+    if ctx.config.defaults_allowed_in(namespace):
+        return None
+    return (f"namespace {namespace} may not use the operator's default credentials "
+            "(MPU_DEFAULT_CREDENTIALS_NAMESPACES): set spec.credentialsRef")
+
+
+async def _task_credentials(ctx: Context, record: Record, namespace: str,
+                            ) -> Credentials | None:
+    """The credentials the recorded task was started with, for a call about that task
+    when the spec gives none (it is invalid, or its Secret is gone): a stop or a delete
+    must never fall back to another account, nor hang for want of credentials."""
+    if record.credentials_secret is not None:
+        creds, _ = await desired_mod.secret_credentials(namespace, record.credentials_secret,
+                                                        ctx.kube)
+        return creds
+    return ctx.config.default_credentials
+
+
+def _amend(ctx: Context, obj: ObjectState, inputs: Inputs, action: d.Action) -> None:
+    """Bookkeeping decisions: no call, only the record changes (written with the next
+    status)."""
+    assert obj.record is not None
+    if isinstance(action, d.Forget):
+        obj.record = tr.forget_start(obj.record)
+        _info(inputs.body, "StartNotTaken",
+              f"the service never had task {action.task_id} and it can no longer appear: "
+              "starting anew")
+    else:
+        obj.record = tr.suspended(obj.record)
+    _record_uses(ctx, inputs.owner, obj.record)
+
+
 def _situation(ctx: Context, record: Record, inputs: Inputs, desired: Desired | None,
                parsed: Any, spec_raw: Mapping[str, Any], now: datetime) -> d.Situation:
     timing = ctx.config.timing
     gate: Gate = Free()
     quota_ok = True
-    ctx.ledger.prune({u.owner for u in inputs.indexed}, now)
+    alive = {u.owner for u in inputs.indexed} | {c.owner for c in inputs.claims}
+    ctx.ledger.prune(alive, now)
+    meta = inputs.body.get("metadata") or {}
+    claim = claim_for(inputs.owner, spec_raw if isinstance(spec_raw, Mapping) else {},
+                      meta, record)
+    ctx.ledger.claim(claim)
+    acting = d.acting_task_id(record, desired)
+    taken = acting is not None and ctx.ledger.task_id_taken(claim, acting, inputs.claims)
     if desired is not None and desired.stream_key is not None:
         gate = ctx.ledger.gate(inputs.owner, str(desired.stream_key), inputs.indexed, now)
         quota_ok = ctx.ledger.quota_ok(inputs.owner, desired.app_id, inputs.indexed,
@@ -174,6 +230,8 @@ def _situation(ctx: Context, record: Record, inputs: Inputs, desired: Desired | 
         else "Delete",
         gate=gate, quota_ok=quota_ok, now=now, poll_at=poll_at,
         recheck_at=now + timedelta(seconds=max(timing.fast_poll, 1.0) * 2.5),
+        task_id_taken=taken, start_window=timing.unknown_start_window,
+        namespace=inputs.owner.namespace,
     )
 
 
@@ -181,24 +239,35 @@ async def _perform(ctx: Context, obj: ObjectState, inputs: Inputs, desired: Desi
                    creds: Credentials, action: d.Action) -> None:
     assert obj.record is not None
     record = obj.record
+    # A call about a running task goes to the app it was started on (an appId edit stops
+    # the old task there); only a start goes to the spec's app.
     app_id = (desired.app_id if desired else None) or record.app_id or ""
+    if not isinstance(action, d.Start):
+        app_id = record.app_id or app_id
     timing = ctx.config.timing
     if isinstance(action, d.Start):
         assert desired is not None and desired.start is not None
         restarts_before = record.restart_count
-        record = tr.write_ahead(record, action.task_id, action.incarnation, desired, ctx.now())
-        _record_uses(ctx, inputs.owner, record)  # claim the URL before any await
-        await _commit(ctx, obj, inputs, record, desired, d.phase_of_record(record),
-                      "Starting", f"starting task {action.task_id}")
+        if not action.retry:
+            record = tr.write_ahead(record, action.task_id, action.incarnation, desired,
+                                    ctx.now())
+            _record_uses(ctx, inputs.owner, record)  # claim the URL before any await
+            await _commit(ctx, obj, inputs, record, desired, d.phase_of_record(record),
+                          "Starting", f"starting task {action.task_id}")
         params = _with_task_id(desired, action.task_id)
         try:
             request_id = await ctx.rtc.start_mpu_task(creds, params, priority=URGENT)
         except RTCError as err:
-            record = _start_failed(ctx, record, err, inputs.generation)
-            if err.kind is ErrorKind.ALREADY_EXISTS:
+            record = _start_failed(ctx, record, err, inputs.generation, retry=action.retry)
+            if err.kind is ErrorKind.ALREADY_EXISTS and action.retry:
                 _info(inputs.body, "Adopted", f"the service already has task "
-                      f"{action.task_id} (a start we could not confirm): adopted it "
+                      f"{action.task_id} (our start whose answer was lost): adopted it "
                       f"[RequestId: {err.request_id}]")
+            elif err.kind is ErrorKind.ALREADY_EXISTS:
+                _post("warn", inputs.body, reason=tr.TASK_ID_IN_USE,
+                      message=f"the service already has a task with TaskId "
+                              f"{action.task_id} that this MPUTask did not start; it is "
+                              f"left alone [RequestId: {err.request_id}]")
             else:
                 _event(inputs.body, err, "StartFailed")
         else:
@@ -285,10 +354,18 @@ def _with_task_id(desired: Desired, task_id: str) -> StartParams:
     return dataclasses.replace(desired.start, task_id=task_id)
 
 
-def _start_failed(ctx: Context, record: Record, err: RTCError, generation: int) -> Record:
+def _start_failed(ctx: Context, record: Record, err: RTCError, generation: int, *,
+                  retry: bool) -> Record:
+    """Only a resent start's "already exists" is ours: a fresh TaskId that the service
+    already has belongs to someone else (another namespace's task, say)."""
     now, timing = ctx.now(), ctx.config.timing
     if err.kind is ErrorKind.ALREADY_EXISTS:
-        return tr.adopted(record, now)
+        if retry:
+            return tr.adopted(record, now)
+        return tr.start_taken(record, err.code, now, generation, timing)
+    if retry:
+        return tr.retry_failed(record, err.kind, err.code, err.message, now, generation,
+                               timing)
     if err.kind is ErrorKind.RETRYABLE:
         # Unknown whether it started: stay Starting; the next poll finds out.
         return tr.failed_call(record, err.kind, err.code, err.message, now, generation, timing)
@@ -375,6 +452,11 @@ async def _commit(ctx: Context, obj: ObjectState, inputs: Inputs, record: Record
 
 async def _finish(ctx: Context, obj: ObjectState, inputs: Inputs, action: d.Finish) -> None:
     assert obj.record is not None
+    if action.disowned:
+        _info(inputs.body, "Released", f"task {obj.record.task_id} belongs to another "
+              "MPUTask: left running, not stopped")
+        ctx.ledger.record(inputs.owner, [])
+        return
     if action.orphaned_task:
         _post("warn", inputs.body, reason="Orphaned",
                   message=f"deletionPolicy Orphan: task {action.orphaned_task} keeps running "

@@ -22,6 +22,11 @@ class OperatorConfig:
     timing: Timing = field(default_factory=Timing)
     max_tasks_per_app: int = 10
     secret_cache_seconds: float = 10.0
+    default_credentials_namespaces: frozenset[str] | None = None  # None: every namespace
+
+    def defaults_allowed_in(self, namespace: str) -> bool:
+        allowed = self.default_credentials_namespaces
+        return allowed is None or namespace in allowed
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> OperatorConfig:
@@ -43,6 +48,8 @@ class OperatorConfig:
             timing=timing,
             max_tasks_per_app=int(_float(environ, "MPU_MAX_TASKS_PER_APP", 10, minimum=1)),
             secret_cache_seconds=_float(environ, "MPU_SECRET_CACHE_SECONDS", 10.0, minimum=0.0),
+            default_credentials_namespaces=_namespaces(
+                environ.get("MPU_DEFAULT_CREDENTIALS_NAMESPACES", "")),
         )
 
 
@@ -57,3 +64,8 @@ def _float(environ: Mapping[str, str], name: str, default: float, *, minimum: fl
     if value < minimum:
         raise SettingsError(f"{name}={raw!r}: must be at least {minimum}")
     return value
+
+
+def _namespaces(raw: str) -> frozenset[str] | None:
+    names = frozenset(n.strip() for n in raw.split(",") if n.strip())
+    return None if not names or "*" in names else names

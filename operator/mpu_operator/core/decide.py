@@ -8,11 +8,12 @@ unit-test table. Nothing here performs I/O.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from mpu_operator.core import taskid
-from mpu_operator.core.model import Desired, Phase, Record, StopCause, TaskState
+from mpu_operator.core.model import Desired, Owner, Phase, Record, StopCause, TaskState
 from mpu_operator.core.rules import CoolingDown, Free, Gate, InUse, Queued
+from mpu_operator.core.transitions import TASK_ID_IN_USE
 
 # Stable condition reasons (CamelCase), part of the API.
 INVALID_SPEC = "InvalidSpec"
@@ -29,6 +30,7 @@ TASK_ENDED = "TaskEnded"
 SUSPENDED = "Suspended"
 RUNNING = "Running"
 WAITING_FOR_CHANNEL = "WaitingForChannel"
+INVALID_STREAM_URL = "InvalidStreamURL"
 
 #: Reasons that mean "ready but for the URL or the quota": such a task contends for a URL.
 GATE_REASONS = frozenset({URL_IN_USE, URL_COOLING_DOWN, URL_QUEUED, QUOTA_EXHAUSTED})
@@ -36,8 +38,12 @@ GATE_REASONS = frozenset({URL_IN_USE, URL_COOLING_DOWN, URL_QUEUED, QUOTA_EXHAUS
 
 @dataclass(frozen=True)
 class Start:
+    """StartMPUTask. ``retry``: resend the start of the TaskId already written ahead, whose
+    first send had no answer; only then is "already exists" our own task."""
+
     task_id: str
     incarnation: int
+    retry: bool = False
 
 
 @dataclass(frozen=True)
@@ -69,12 +75,28 @@ class Wait:
 
 @dataclass(frozen=True)
 class Finish:
-    """Deletion may complete: the task is stopped, never existed, or is to be orphaned."""
+    """Deletion may complete: the task is stopped, never existed, or is to be orphaned.
+
+    ``disowned``: the TaskId the record names belongs to another MPUTask: never stopped.
+    """
 
     orphaned_task: str | None = None
+    disowned: bool = False
 
 
-Action = Start | Poll | UpdateLayout | Stop | Wait | Finish
+@dataclass(frozen=True)
+class Forget:
+    """Call nothing; drop an unconfirmed start whose window passed with no trace of it."""
+
+    task_id: str
+
+
+@dataclass(frozen=True)
+class Acknowledge:
+    """Call nothing; note a suspend over a task that had ended, so resuming restarts it."""
+
+
+Action = Start | Poll | UpdateLayout | Stop | Wait | Finish | Forget | Acknowledge
 
 
 @dataclass(frozen=True)
@@ -90,19 +112,38 @@ class Situation:
     now: datetime
     poll_at: datetime  # when the next routine poll is due
     recheck_at: datetime  # when to look again at gates other objects may open
+    task_id_taken: bool = False  # acting_task_id() belongs to another MPUTask
+    start_window: float = 30.0  # Timing.unknown_start_window
+    namespace: str = ""  # ours: holders elsewhere are not named to us
+
+
+def acting_task_id(record: Record, desired: Desired | None) -> str | None:
+    """The TaskId the next call would be about: the record's while it names a task that
+    may run, else the next incarnation's (None while the spec is invalid)."""
+    if record.task_id and record.state is not TaskState.NONE and (
+            record.state is not TaskState.STOPPED or desired is None):
+        return record.task_id
+    if desired is None:
+        return None
+    return taskid.for_incarnation(desired.task_id_base, record.incarnation + 1,
+                                  user_given=desired.task_id_from_spec)
 
 
 def decide(s: Situation) -> Action:
     if s.deleting:
         return _deleting(s)
+    if s.task_id_taken:
+        return _taken(s)
     blocked = _blocked(s)
     if blocked is not None:
         return blocked
+    state = s.record.state
+    if state is TaskState.STARTING:
+        return _starting(s)
+    if state is TaskState.STOPPING:
+        return _confirm(s)
     if s.desired is None:
         return _invalid(s)
-    state = s.record.state
-    if state in (TaskState.STARTING, TaskState.STOPPING):
-        return _confirm(s)
     if state is TaskState.ACTIVE:
         return _active(s, s.desired)
     return _idle(s, s.desired)
@@ -111,6 +152,35 @@ def decide(s: Situation) -> Action:
 def _task_id(record: Record) -> str:
     assert record.task_id is not None, "a task state other than None implies a TaskId"
     return record.task_id
+
+
+def _taken(s: Situation) -> Wait:
+    """Another MPUTask (whichever namespace: not named) owns the TaskId: never call."""
+    task_id = acting_task_id(s.record, s.desired)
+    return Wait(Phase.PENDING, TASK_ID_IN_USE,
+                f"TaskId {task_id} belongs to another MPUTask of app "
+                f"{s.desired.app_id if s.desired else s.record.app_id}; set a different "
+                "spec.taskId", s.recheck_at, stalled=True)
+
+
+def _starting(s: Situation) -> Action:
+    """A start was written ahead and maybe sent. If the service has no trace of it, the
+    same TaskId is sent again (a late first send then finds it taken: one task, ours),
+    unless the spec moved on: then the TaskId is watched until the window has passed."""
+    r = s.record
+    if r.retry_start:
+        d = s.desired
+        if d is not None and d.start is not None \
+                and d.immutable_fingerprint == r.applied_immutable:
+            return Start(_task_id(r), r.incarnation, retry=True)
+        if _window_passed(s):
+            return Forget(_task_id(r))
+    return _confirm(s)
+
+
+def _window_passed(s: Situation) -> bool:
+    since = s.record.unconfirmed_since
+    return since is not None and s.now >= since + timedelta(seconds=s.start_window)
 
 
 def _blocked(s: Situation) -> Wait | None:
@@ -124,6 +194,10 @@ def _blocked(s: Situation) -> Wait | None:
         return None
     phase = phase_of_record(r)
     message = f"{r.error_code}: {r.error_message or ''}".strip()
+    if r.error_code == TASK_ID_IN_USE:
+        return Wait(Phase.PENDING, TASK_ID_IN_USE,
+                    f"{r.error_message}; set a different spec.taskId (retrying slowly with "
+                    "the next TaskId)", r.next_attempt_at, stalled=True)
     if r.error_terminal:
         return Wait(phase if r.state.holds_url else Phase.FAILED, TERMINAL_ERROR,
                     f"{message}; a person must act (retrying slowly)", r.next_attempt_at,
@@ -153,6 +227,10 @@ def _active(s: Situation, d: Desired) -> Action:
         return UpdateLayout(_task_id(r))
     if s.now >= s.poll_at:
         return Poll(_task_id(r))
+    if d.waiting_reason is not None:
+        return Wait(phase_of_record(r), d.waiting_reason,
+                    f"{d.waiting_message} (the running task goes on with the settings it "
+                    "was started with)", s.poll_at, stalled=d.waiting_stalled)
     if r.remote_status == 1:
         return Wait(Phase.RUNNING, RUNNING, "the service is mixing and pushing the stream",
                     s.poll_at)
@@ -178,6 +256,9 @@ def wants_restart(r: Record, policy: str) -> bool:
 def _idle(s: Situation, d: Desired) -> Action:
     r = s.record
     if d.suspend:
+        if r.state is TaskState.STOPPED and r.stop_cause in (StopCause.REMOTE,
+                                                             StopCause.VANISHED):
+            return Acknowledge()
         return Wait(Phase.SUSPENDED, SUSPENDED, "suspended: no task runs")
     if not wants_restart(r, d.restart_policy):
         return _ended(r, d)
@@ -188,7 +269,8 @@ def _idle(s: Situation, d: Desired) -> Action:
                     f"restart {r.restart_count + 1} backs off after status "
                     f"{r.remote_status}", r.next_attempt_at)
     if d.waiting_reason is not None:
-        return Wait(Phase.PENDING, d.waiting_reason, d.waiting_message, s.recheck_at)
+        return Wait(Phase.PENDING, d.waiting_reason, d.waiting_message, s.recheck_at,
+                    stalled=d.waiting_stalled)
     gate_wait = _gate_wait(s, waiting_phase)
     if gate_wait is not None:
         return gate_wait
@@ -216,7 +298,7 @@ def _gate_wait(s: Situation, phase: Phase) -> Wait | None:
     if isinstance(gate, Free):
         return None
     if isinstance(gate, InUse):
-        return Wait(phase, URL_IN_USE, f"the stream URL is in use by MPUTask {gate.holder.ref}",
+        return Wait(phase, URL_IN_USE, f"the stream URL is in use by {_who(gate.holder, s)}",
                     s.recheck_at)
     if isinstance(gate, CoolingDown):
         return Wait(phase, URL_COOLING_DOWN,
@@ -224,11 +306,20 @@ def _gate_wait(s: Situation, phase: Phase) -> Wait | None:
                     "(the service forbids reuse within 10 s of a stop)", gate.until)
     assert isinstance(gate, Queued)
     return Wait(phase, URL_QUEUED,
-                f"the stream URL goes first to the older MPUTask {gate.ahead.ref}", s.recheck_at)
+                f"the stream URL goes first to the older {_who(gate.ahead, s)}", s.recheck_at)
+
+
+def _who(owner: Owner, s: Situation) -> str:
+    """Another object, named only to its own namespace: a tenant learns nothing of others'."""
+    if owner.namespace == s.namespace:
+        return f"MPUTask {owner.ref}"
+    return "MPUTask in another namespace"
 
 
 def _deleting(s: Situation) -> Action:
     r = s.record
+    if s.task_id_taken:
+        return Finish(disowned=True)
     if s.deletion_policy == "Orphan":
         return Finish(orphaned_task=r.task_id if r.state.holds_url else None)
     if r.next_attempt_at is not None and s.now < r.next_attempt_at and r.error_code:
@@ -238,6 +329,8 @@ def _deleting(s: Situation) -> Action:
                     r.next_attempt_at, stalled=r.error_terminal)
     if r.state is TaskState.ACTIVE:
         return Stop(_task_id(r), StopCause.DELETE)
+    if r.state is TaskState.STARTING and r.retry_start and _window_passed(s):
+        return Finish()  # no trace of the unconfirmed start, and it can no longer happen
     if r.state in (TaskState.STARTING, TaskState.STOPPING):
         return _confirm(s)
     return Finish()

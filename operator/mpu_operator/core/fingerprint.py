@@ -6,6 +6,7 @@ telling whether the spec moved away from what the service runs.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 
@@ -26,12 +27,38 @@ def layout_fingerprint(layout: LayoutParams) -> str:
     })
 
 
+#: StartParams fields that are not the task's immutable settings: the TaskId changes with
+#: every incarnation (its base counts instead), and the layout is UpdateMPULayout's.
+_NOT_IMMUTABLE = frozenset({"task_id", "layout"})
+
+
 def immutable_fingerprint(start: StartParams, task_id_base: str) -> str:
-    """Everything UpdateMPULayout can't change. The URL counts without its query: a
-    rotated auth key is used at the next start and does not interrupt a live broadcast."""
+    """Every start parameter UpdateMPULayout can't change, so a field added to StartParams
+    counts without anyone listing it. The URL counts without its query: a rotated auth key
+    is used at the next start and does not interrupt a live broadcast."""
+    values: dict[str, object] = {
+        f.name: getattr(start, f.name) for f in dataclasses.fields(start)
+        if f.name not in _NOT_IMMUTABLE
+    }
+    values["stream_url"] = str(stream_key(start.stream_url))
+    values["task_id_base"] = task_id_base
+    return _digest(values)
+
+
+def legacy_immutable_fingerprint(start: StartParams, task_id_base: str) -> str:
+    """The hand-listed fingerprint of releases up to 0.1.0, still stored in the status of
+    tasks they started: recognised so that an upgrade does not restart live broadcasts."""
     return _digest({
         "app": start.app_id, "channel": start.channel_id,
         "url": str(stream_key(start.stream_url)), "encode": start.media_encode,
         "profile": start.task_profile, "subs": list(start.subscribe_users),
         "taskId": task_id_base,
     })
+
+
+def current_immutable(start: StartParams, task_id_base: str, applied: str | None) -> str:
+    """The fingerprint to compare a task against: the applied one when it is the legacy
+    form of the same parameters, else today's."""
+    if applied is not None and applied == legacy_immutable_fingerprint(start, task_id_base):
+        return applied
+    return immutable_fingerprint(start, task_id_base)

@@ -1,4 +1,5 @@
-"""Who holds which stream URL, cluster-wide: the cluster's word plus our own fresher one.
+"""Who holds which stream URL and TaskId, cluster-wide: the cluster's word plus our own
+fresher one.
 
 The kopf index gives every MPUTask's use as last seen in the cluster (populated before any
 handler runs, so a restarted operator knows the holders before it starts anything). This
@@ -13,9 +14,10 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from mpu_operator.core import taskid
 from mpu_operator.core.model import Owner, Record, TaskState
-from mpu_operator.core.rules import Gate, UrlUse, quota_free, url_gate
-from mpu_operator.core.status import parse_time, record_from_status
+from mpu_operator.core.rules import Gate, IdClaim, UrlUse, quota_free, task_id_taken, url_gate
+from mpu_operator.core.status import clamp_future, parse_time, record_from_status
 from mpu_operator.streamurl import stream_key
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -24,18 +26,46 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 def owner_of(body: Mapping[str, Any]) -> Owner:
     meta = _mapping(body.get("metadata"))
     created = parse_time(meta.get("creationTimestamp")) or EPOCH
-    return Owner(created, str(meta.get("namespace") or ""), str(meta.get("name") or ""))
+    return Owner(created, str(meta.get("namespace") or ""), str(meta.get("name") or ""),
+                 str(meta.get("uid") or ""))
 
 
-def uses_of(body: Mapping[str, Any], undated: datetime) -> list[UrlUse]:
+def task_id_base(spec: Mapping[str, Any], meta: Mapping[str, Any]) -> str:
+    """spec.taskId, or the id derived from namespace, name and uid."""
+    given = spec.get("taskId")
+    if isinstance(given, str) and given:
+        return given
+    return taskid.derive_base(str(meta.get("namespace") or ""), str(meta.get("name") or ""),
+                              str(meta.get("uid") or ""))
+
+
+def claim_of(body: Mapping[str, Any]) -> IdClaim:
+    """The TaskIds an object may act on, as the cluster shows it."""
+    record = record_from_status(_mapping(body.get("status")))
+    return claim_for(owner_of(body), _mapping(body.get("spec")),
+                     _mapping(body.get("metadata")), record)
+
+
+def claim_for(owner: Owner, spec: Mapping[str, Any], meta: Mapping[str, Any],
+              record: Record) -> IdClaim:
+    """From the raw spec, so that an invalid spec still claims (and keeps) its TaskIds."""
+    app_id = spec.get("appId")
+    current = record.task_id if record.state is not TaskState.NONE else None
+    return IdClaim(owner, app_id if isinstance(app_id, str) and app_id else
+                   record.app_id or "", task_id_base(spec, meta), current)
+
+
+def uses_of(body: Mapping[str, Any], undated: datetime,
+            now: datetime | None = None) -> list[UrlUse]:
     """An object's uses: the URL its task holds or last released, and the URL it wants.
 
-    ``undated`` stands in for a stop the status does not date (the operator's start).
+    ``undated`` stands in for a stop the status does not date (the operator's start);
+    times in the status later than ``now`` (another pod's clock) count as ``now``.
     """
     owner = owner_of(body)
     spec = _mapping(body.get("spec"))
     status = _mapping(body.get("status"))
-    record = record_from_status(status)
+    record = clamp_future(record_from_status(status), now or datetime.now(UTC))
     app_id = str(spec.get("appId") or record.app_id or "")
     held = held_use(owner, record, app_id, undated)
     result: list[UrlUse] = [held] if held else []
@@ -79,6 +109,7 @@ class Ledger:
         self.started_at = started_at
         self.cooldown = cooldown
         self._local: dict[Owner, list[UrlUse]] = {}
+        self._claims: dict[Owner, IdClaim] = {}
         self._listeners: list[Callable[[], None]] = []
 
     def uses(self, indexed: Iterable[UrlUse]) -> list[UrlUse]:
@@ -99,8 +130,21 @@ class Ledger:
     def quota_ok(self, me: Owner, app_id: str, indexed: Iterable[UrlUse], limit: int) -> bool:
         return quota_free(me, app_id, self.uses(indexed), limit)
 
+    def claim(self, claim: IdClaim) -> None:
+        """This process's latest word on the TaskIds ``claim.owner`` may act on."""
+        self._claims[claim.owner] = claim
+
+    def claims(self, indexed: Iterable[IdClaim]) -> list[IdClaim]:
+        return [*self._claims.values(), *(c for c in indexed if c.owner not in self._claims)]
+
+    def task_id_taken(self, me: IdClaim, candidate: str, indexed: Iterable[IdClaim]) -> bool:
+        return task_id_taken(me, candidate, self.claims(indexed))
+
     def prune(self, alive: set[Owner], now: datetime) -> None:
-        """Forget deleted objects once their URLs have cooled down."""
+        """Forget deleted objects: their TaskIds at once (the cluster no longer shows a
+        claim), their URLs once cooled down."""
+        for owner in [o for o in self._claims if o not in alive]:
+            del self._claims[owner]
         for owner in [o for o in self._local if o not in alive]:
             uses = self._local[owner]
             if all(not u.active and (u.released_at is None

@@ -14,15 +14,25 @@ from mpu_operator.streamurl import StreamKey
 
 @dataclass(frozen=True, order=True)
 class Owner:
-    """An MPUTask's identity, ordered for arbitration: older first, then namespace/name."""
+    """An MPUTask's identity, ordered for arbitration: older first, then namespace/name.
+
+    ``uid`` tells a re-created object from its predecessor of the same name, and breaks
+    ties of the one-second creationTimestamp where TaskIds are arbitrated.
+    """
 
     created: datetime
     namespace: str
     name: str
+    uid: str = ""
 
     @property
     def ref(self) -> str:
         return f"{self.namespace}/{self.name}"
+
+    @property
+    def seniority(self) -> tuple[datetime, str]:
+        """Who keeps a contested TaskId: the older object, then the smaller uid."""
+        return (self.created, self.uid)
 
 
 class TaskState(StrEnum):
@@ -73,11 +83,13 @@ class Desired:
     layout_fingerprint: str  # changes => UpdateMPULayout
     task_id_base: str  # spec.taskId or the derived one, before incarnation suffixes
     task_id_from_spec: bool = False
+    credentials_secret: str | None = None  # spec.credentialsRef.name; None: the defaults
     suspend: bool = False
     restart_policy: str = "OnFailure"  # Always | OnFailure | Never
     deletion_policy: str = "Delete"  # Delete | Orphan
     waiting_reason: str | None = None  # e.g. SecretNotFound: can't start yet, and why
     waiting_message: str = ""
+    waiting_stalled: bool = False  # a person must fix it (an invalid URL in a Secret)
 
 
 @dataclass(frozen=True)
@@ -94,6 +106,10 @@ class Record:
     changed_at: datetime | None = None  # last start/update/stop request: poll fast after it
     stop_cause: StopCause | None = None
     stop_requested: bool = False  # a StopMPUTask was sent for this incarnation
+    retry_start: bool = False  # the service had no trace of our unconfirmed start: resend it
+    unconfirmed_since: datetime | None = None  # first time the service had no such task
+    credentials_secret: str | None = None  # the Secret the task was started with (None:
+    #                                        the operator's defaults), kept for stop/delete
     applied_immutable: str | None = None
     applied_layout: str | None = None
     stream_key: str | None = None  # str(StreamKey) the task uses or wants (no query)

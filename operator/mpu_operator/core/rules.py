@@ -1,4 +1,5 @@
-"""The service's stream-URL rules and concurrency quota, enforced cluster-wide by us.
+"""The service's stream-URL rules, its concurrency quota and TaskId ownership, enforced
+cluster-wide by us.
 
 A URL is held by one MPUTask from its Start call until its task is confirmed stopped and
 the cooldown (10 s) has passed; URLs compare by scheme/host/port/path. Of those waiting,
@@ -81,3 +82,34 @@ def quota_free(me: Owner, app_id: str, uses: Iterable[UrlUse], limit: int) -> bo
     """Is there room under the per-app concurrency quota for one more task of ``me``?"""
     active = {u.owner for u in uses if u.app_id == app_id and u.active and u.owner != me}
     return len(active) < limit
+
+
+@dataclass(frozen=True)
+class IdClaim:
+    """The TaskIds one MPUTask may act on: every incarnation of its base, and the one its
+    record holds (the service knows a TaskId by (appId, TaskId), whoever asks)."""
+
+    owner: Owner
+    app_id: str
+    base: str
+    current: str | None  # the TaskId the record names (None: it never wrote one ahead)
+
+
+def task_id_taken(me: IdClaim, candidate: str, claims: Iterable[IdClaim]) -> bool:
+    """Does ``candidate`` (the TaskId ``me`` would act on) belong to another MPUTask?
+
+    A TaskId another object's record names is that object's, unless ``me`` names it too
+    (a task both adopted before this rule): then the older keeps it. A TaskId that is not
+    yet anyone's goes to the older of the objects whose base it belongs to. Namespaces do
+    not matter: the service's TaskIds are per app, not per namespace.
+    """
+    holding = me.current == candidate
+    for other in claims:
+        if other.owner == me.owner or other.app_id != me.app_id:
+            continue
+        older = other.owner.seniority < me.owner.seniority
+        if other.current == candidate and (older or not holding):
+            return True
+        if not holding and older and other.base in (candidate, me.base):
+            return True
+    return False

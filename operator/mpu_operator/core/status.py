@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from mpu_operator.catalogue import RemoteStatus
@@ -75,6 +75,9 @@ def record_to_status(r: Record) -> dict[str, Any]:
             "errorTerminal": r.error_terminal,
             "errorGeneration": r.error_generation,
             "errorAttempts": r.error_attempts,
+            "retryStart": r.retry_start,
+            "unconfirmedSince": iso(r.unconfirmed_since),
+            "credentialsSecret": r.credentials_secret,
         },
     }
 
@@ -107,7 +110,33 @@ def record_from_status(status: Mapping[str, Any] | None) -> Record:
         error_terminal=bool(inner.get("errorTerminal")),
         error_generation=_int(inner.get("errorGeneration")),
         error_attempts=_int(inner.get("errorAttempts")) or 0,
+        retry_start=bool(inner.get("retryStart")),
+        unconfirmed_since=parse_time(inner.get("unconfirmedSince")),
+        credentials_secret=_str(inner.get("credentialsSecret")),
     )
+
+
+#: The record's times that date the past; read back from status, none may lie ahead.
+_PAST_TIMES = ("started_at", "stopped_at", "last_polled_at", "changed_at",
+               "unconfirmed_since")
+
+
+def clamp_future(r: Record, now: datetime, *, horizon: float = 3600.0) -> Record:
+    """A record read from status, with times from a clock ahead of ours pulled back.
+
+    A status may have been written by another pod whose clock runs ahead: a future
+    ``lastPolledAt`` would silence polling and a future ``stoppedAt`` would stretch the URL
+    cooldown, so past times count as ``now`` at the latest. ``nextAttemptAt`` lies ahead
+    by design; it is held to ``horizon`` seconds (the longest back-off) from now.
+    """
+    changes: dict[str, datetime] = {
+        name: now for name in _PAST_TIMES
+        if (value := getattr(r, name)) is not None and value > now
+    }
+    latest = now + timedelta(seconds=horizon)
+    if r.next_attempt_at is not None and r.next_attempt_at > latest:
+        changes["next_attempt_at"] = latest
+    return r.replace(**changes) if changes else r
 
 
 def render(r: Record, view: View, *, generation: int, stream_url: str | None,

@@ -19,6 +19,9 @@ class Timing:
     healthy_after: float = 300.0  # a task that ran this long resets the back-off
     api_qps: float = 10.0
     poll_budget_share: float = 0.5  # at most this share of the QPS goes to routine polls
+    #: How long a start whose outcome is unknown may still take effect at the service:
+    #: until then its TaskId is kept (resent, or polled while the spec moved on).
+    unknown_start_window: float = 30.0
 
 
 def is_confirming(record: Record) -> bool:

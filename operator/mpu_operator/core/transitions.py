@@ -14,6 +14,11 @@ from mpu_operator.rtc.codes import ErrorKind
 
 _CLEAR_ERROR = {"error_code": None, "error_message": None, "error_terminal": False,
                 "error_generation": None, "next_attempt_at": None, "error_attempts": 0}
+_CONFIRMED = {"retry_start": False, "unconfirmed_since": None}
+
+#: error_code of a start the service refused because it already has the TaskId and the
+#: task is not ours (our write-ahead had just been made): never adopted.
+TASK_ID_IN_USE = "TaskIdInUse"
 
 
 def write_ahead(r: Record, task_id: str, incarnation: int, d: Desired,
@@ -28,18 +33,55 @@ def write_ahead(r: Record, task_id: str, incarnation: int, d: Desired,
         applied_immutable=d.immutable_fingerprint, applied_layout=d.layout_fingerprint,
         stream_key=str(d.stream_key) if d.stream_key else None, app_id=d.app_id,
         restart_count=r.restart_count + (1 if restarted else 0),
-        **_CLEAR_ERROR,
+        credentials_secret=d.credentials_secret,
+        **_CLEAR_ERROR, **_CONFIRMED,
     )
 
 
 def started(r: Record, now: datetime) -> Record:
-    return r.replace(state=TaskState.ACTIVE, started_at=now, changed_at=now, **_CLEAR_ERROR)
+    return r.replace(state=TaskState.ACTIVE, started_at=now, changed_at=now, **_CLEAR_ERROR,
+                     **_CONFIRMED)
 
 
 def adopted(r: Record, now: datetime) -> Record:
-    """The service already has our TaskId (a start we could not confirm): it is ours."""
+    """The service has the TaskId we wrote ahead and sent (a start we could not confirm):
+    it is ours."""
     return r.replace(state=TaskState.ACTIVE, started_at=r.started_at or now, changed_at=now,
-                     **_CLEAR_ERROR)
+                     **_CLEAR_ERROR, **_CONFIRMED)
+
+
+def start_taken(r: Record, service_code: str, now: datetime, generation: int,
+                timing: t.Timing) -> Record:
+    """A fresh start found the TaskId taken: the task is someone else's, never adopted.
+
+    Retried slowly (the service may clear an old task) or at once after a spec change;
+    the next attempt is a new incarnation, so it uses a new TaskId.
+    """
+    r = r.replace(state=TaskState.NONE, **_CONFIRMED)
+    r = failed_call(r, ErrorKind.TERMINAL, TASK_ID_IN_USE,
+                    f"the service already has a task with TaskId {r.task_id} that this "
+                    f"MPUTask did not start ({service_code})", now, generation, timing)
+    return r
+
+
+def retry_failed(r: Record, kind: ErrorKind, code: str, message: str, now: datetime,
+                 generation: int, timing: t.Timing) -> Record:
+    """A resent start failed. An earlier send may still take effect, so the TaskId is
+    kept (and the URL held); the next move is a poll, then another resend."""
+    return failed_call(r.replace(retry_start=False), kind, code, message, now, generation,
+                       timing)
+
+
+def forget_start(r: Record) -> Record:
+    """The unknown start's window passed with no trace of it at the service: it never
+    happened, and nothing can still make it happen."""
+    return r.replace(state=TaskState.NONE, **_CONFIRMED)
+
+
+def suspended(r: Record) -> Record:
+    """A suspend seen while the task had ended: resuming then starts it again, at once,
+    whatever the restart policy said of how it ended."""
+    return r.replace(stop_cause=StopCause.SUSPEND, failures=0, **_CLEAR_ERROR)
 
 
 def polled(r: Record, code: int, now: datetime, timing: t.Timing) -> Record:
@@ -55,8 +97,10 @@ def vanished(r: Record, now: datetime, timing: t.Timing) -> Record:
     """The service does not know the TaskId (GetMPUTaskStatus / Stop said not found)."""
     r = r.replace(last_polled_at=now)
     if r.state is TaskState.STARTING:
-        # The start never happened: nothing runs, the URL was never used.
-        return r.replace(state=TaskState.NONE, **_CLEAR_ERROR)
+        # Not yet, at least: a start whose answer we never had may still take effect, so
+        # the TaskId is resent (the service then has it once), never replaced by a new one.
+        return r.replace(retry_start=True, unconfirmed_since=r.unconfirmed_since or now,
+                         **_CLEAR_ERROR)
     return _stopped(r, now, timing, vanished=True)
 
 
@@ -65,6 +109,7 @@ def _stopped(r: Record, now: datetime, timing: t.Timing, *, vanished: bool) -> R
     can't know better, and later is the safe side of the URL cooldown)."""
     if r.state is TaskState.STOPPED:
         return r
+    r = r.replace(**_CONFIRMED)
     if r.stop_requested:
         return r.replace(state=TaskState.STOPPED, stopped_at=now, **_CLEAR_ERROR)
     ran = (now - r.started_at).total_seconds() if r.started_at else 0.0
