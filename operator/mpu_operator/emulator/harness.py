@@ -15,7 +15,7 @@ import threading
 import urllib.error
 import urllib.request
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote
 
 import aiohttp
@@ -30,14 +30,20 @@ from .service import Service
 __all__ = ["EmulatorConfig", "EmulatorServer", "EmulatorThread"]
 
 
+AppliedArg = bool | Literal["late"]
+
+
 def _fault_body(action: str, code: str | None, http: int | None, count: int, timeout: bool,
-                applied: bool) -> dict[str, Any]:
+                applied: AppliedArg, apply_after_seconds: float | None) -> dict[str, Any]:
+    """The control call's JSON; the emulator validates it (and names a bad field)."""
     body: dict[str, Any] = {"action": action, "count": count, "timeout": timeout,
                             "applied": applied}
     if code is not None:
         body["code"] = code
     if http is not None:
         body["http"] = http
+    if apply_after_seconds is not None:
+        body["applyAfterSeconds"] = apply_after_seconds
     return body
 
 
@@ -118,9 +124,13 @@ class EmulatorServer:
         return result
 
     async def fault(self, action: str, *, code: str | None = None, http: int | None = None,
-                    count: int = 1, timeout: bool = False, applied: bool = False) -> None:
+                    count: int = 1, timeout: bool = False, applied: AppliedArg = False,
+                    apply_after_seconds: float | None = None) -> None:
+        """Order a fault (see docs/emulator.md). ``applied="late"`` with
+        ``apply_after_seconds=S``: the StartMPUTask takes effect S seconds after it came."""
         await self._call("POST", _path("faults"),
-                         _fault_body(action, code, http, count, timeout, applied))
+                         _fault_body(action, code, http, count, timeout, applied,
+                                     apply_after_seconds))
 
     async def tasks(self) -> list[dict[str, Any]]:
         return list((await self._call("GET", _path("tasks")))["tasks"])
@@ -229,9 +239,13 @@ class EmulatorThread:
         return result
 
     def fault(self, action: str, *, code: str | None = None, http: int | None = None,
-              count: int = 1, timeout: bool = False, applied: bool = False) -> None:
+              count: int = 1, timeout: bool = False, applied: AppliedArg = False,
+              apply_after_seconds: float | None = None) -> None:
+        """Order a fault (see docs/emulator.md). ``applied="late"`` with
+        ``apply_after_seconds=S``: the StartMPUTask takes effect S seconds after it came."""
         self._call("POST", _path("faults"),
-                   _fault_body(action, code, http, count, timeout, applied))
+                   _fault_body(action, code, http, count, timeout, applied,
+                               apply_after_seconds))
 
     def tasks(self) -> list[dict[str, Any]]:
         return list(self._call("GET", _path("tasks"))["tasks"])

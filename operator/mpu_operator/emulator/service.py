@@ -1,9 +1,10 @@
 """The API pipeline, one call at a time, independent of the HTTP library.
 
 Order: count the call, wait the configured latency, authenticate, throttle, check action
-and version, take an injected fault, run the action against the state, record it in the
-touched task's history, log one line. Every step that refuses raises :class:`ApiError`; the
-caller turns the :class:`Reply` into bytes.
+and version, take an injected fault, run the action against the state (now, later for a
+``"late"`` fault, or not at all), record it in the touched task's history, log one line.
+Every step that refuses raises :class:`ApiError`; the caller turns the :class:`Reply` into
+bytes.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from .auth import Authenticator, Verified
 from .clock import Clock, SystemClock
 from .config import EmulatorConfig
 from .errors import ApiError
-from .faults import Fault, FaultBook
+from .faults import Applied, Fault, FaultBook
 from .state import EmulatorState
 from .stats import CallStats, RateLimiter
 from .wire import API_VERSION, ApiCall
@@ -95,13 +96,14 @@ class Service:
             self._throttle()
             self._check_action(call)
             fault = self.faults.take(call.action)
-            if fault is not None and not fault.applied:
-                self._touch(call, fault.code, request_id)
-                await self._inject(fault, reply)
-            else:
+            if fault is None or fault.applied is Applied.AT_ONCE:
                 reply.fields = self._execute(call, request_id)
-                if fault is not None:
-                    await self._inject(fault, reply)
+            elif fault.applied is Applied.LATE:
+                self._schedule_late(call, fault, request_id)
+            else:
+                self._touch(call, fault.code, request_id)
+            if fault is not None:
+                await self._inject(fault, reply)
         except ApiError as error:
             reply.error = error
             self.stats.error(error.code, injected=error.injected)
@@ -134,6 +136,14 @@ class Service:
             raise
         self._touch(call, "OK", request_id)
         return fields
+
+    def _schedule_late(self, call: ApiCall, fault: Fault, request_id: str) -> None:
+        """Validate now (a malformed call is refused at once, as the service would), apply
+        later: ``fault.apply_after_seconds`` from now, under the rules of that moment."""
+        assert fault.apply_after_seconds is not None and call.action == "StartMPUTask"
+        spec = validation.start(call.params)
+        self._touch(call, fault.code, request_id)  # only an existing task has a history
+        self.state.start_later(spec, fault.apply_after_seconds, request_id)
 
     def _touch(self, call: ApiCall, outcome: str, request_id: str) -> None:
         params = call.params

@@ -3,14 +3,16 @@
 Pure: no I/O, no asyncio, time from an injected :class:`~.clock.Clock`. Time-driven changes
 (idle stop, TaskId clearing) are *settled* lazily at the top of every operation, at the
 instant they were due, so a fake clock moved by an hour sees exactly what a real hour would
-have produced, and nothing needs a timer. One lock guards everything, so concurrent callers
-(HTTP handlers, test threads) never lose an update.
+have produced, and nothing needs a timer. Late starts (a StartMPUTask whose answer was lost
+and that takes effect later, see :mod:`.faults`) are settled the same way, interleaved in time
+order with idle stops, so the rules they meet are those of their own instant. One lock guards
+everything, so concurrent callers (HTTP handlers, test threads) never lose an update.
 """
 
 from __future__ import annotations
 
 import threading
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -101,6 +103,23 @@ class Counters:
     url_rule_violations: int = 0
     quota_refusals: int = 0
     peak_live: dict[str, int] = field(default_factory=dict)  # app -> peak live tasks
+    late_applied: int = 0  # late starts whose moment came (whatever the outcome)
+    late_outcomes: Counter[str] = field(default_factory=Counter)  # "OK" or the error code
+
+
+@dataclass(frozen=True)
+class LateStart:
+    """A StartMPUTask that arrived at ``arrived`` and takes effect at ``due``."""
+
+    spec: StartSpec
+    arrived: Moment
+    due: Moment
+    request_id: str | None
+    seq: int  # arrival order: equal due times apply in the order the calls came
+
+    @property
+    def order(self) -> tuple[float, int]:
+        return (self.due.mono, self.seq)
 
 
 class EmulatorState:
@@ -117,6 +136,8 @@ class EmulatorState:
         self._by_id: dict[tuple[str, str], Task] = {}  # (app, task id) -> holder of the id
         self._by_url: dict[StreamKey, Task] = {}  # latest task started on each stream
         self._channels: dict[tuple[str, str], Channel] = {}
+        self._late: list[LateStart] = []  # pending, sorted by (due, arrival)
+        self._late_seq = 0
         self.counters = Counters()
 
     def reset(self) -> None:
@@ -129,22 +150,34 @@ class EmulatorState:
         return Moment(self.clock.monotonic(), self.clock.wall())
 
     def _settle(self) -> Moment:
-        """Apply every time-driven change due by now, each at the moment it was due."""
+        """Apply every time-driven change due by now, each at the moment it was due.
+
+        Late starts go in time order, each after the idle stops and clearings due before it,
+        so a late start meets exactly the URL holders, cooldowns and TaskIds of its instant.
+        """
         now = self.now()
+        while self._late and self._late[0].due.mono <= now.mono:
+            late = self._late.pop(0)
+            self._settle_until(late.due)
+            self._apply_late(late)
+        self._settle_until(now)
+        return now
+
+    def _settle_until(self, moment: Moment) -> None:
+        """Idle stops and TaskId clearings due by ``moment`` (never later ones)."""
         for task in self._live_tasks():
             channel = self._channels.get((task.spec.app_id, task.spec.channel_id))
             if (task.status is RemoteStatus.RUNNING and channel is not None
                     and channel.empty_since is not None):
                 due = channel.empty_since.plus(self.config.idle_stop_seconds)
-                if due.mono <= now.mono:
+                if due.mono <= moment.mono:
                     self._stop(task, RemoteStatus.CHANNEL_STOPPED, due, "emulator:idle-stop")
         clear_after = self.config.task_clear_seconds
         if clear_after is not None:
             for key, task in list(self._by_id.items()):
-                if task.stopped is not None and task.stopped.mono + clear_after <= now.mono:
+                if task.stopped is not None and task.stopped.mono + clear_after <= moment.mono:
                     task.cleared = True
                     del self._by_id[key]
-        return now
 
     def _live_tasks(self) -> Iterator[Task]:
         return (t for t in list(self._by_id.values()) if t.live)
@@ -163,25 +196,61 @@ class EmulatorState:
     def start(self, spec: StartSpec, request_id: str | None = None) -> Task:
         """StartMPUTask: the TaskId rule, then the two URL rules, then the quota."""
         with self._lock:
+            return self._start_at(spec, self._settle())
+
+    def _start_at(self, spec: StartSpec, now: Moment) -> Task:
+        existing = self._by_id.get((spec.app_id, spec.task_id))
+        if existing is not None:
+            raise ApiError(codes.TASK_EXISTS, 400,
+                           f"task already exists: {spec.task_id!r} in app {spec.app_id!r} "
+                           f"(status {int(existing.status)})")
+        self._check_url(spec, now)
+        self._check_quota(spec.app_id)
+        channel = self._channel(spec.app_id, spec.channel_id)
+        status = RemoteStatus.RUNNING if channel.users else RemoteStatus.WAITING
+        task = Task(spec, spec.layout, status, now, deque(maxlen=self.config.history_limit))
+        self._records.append(task)
+        self._by_id[(spec.app_id, spec.task_id)] = task
+        self._by_url[task.key] = task
+        live = sum(1 for t in self._live_tasks() if t.spec.app_id == spec.app_id)
+        peaks = self.counters.peak_live
+        peaks[spec.app_id] = max(peaks.get(spec.app_id, 0), live)
+        return task
+
+    def start_later(self, spec: StartSpec, after_seconds: float,
+                    request_id: str | None = None) -> LateStart:
+        """A StartMPUTask that arrived now and takes effect ``after_seconds`` from now.
+
+        Nothing is checked yet: the TaskId, URL and quota rules are applied at that moment,
+        and a refusal then counts (URL rule violations, quota refusals) as a refusal now
+        would. The caller never hears the outcome; ``/_emulator/stats`` and the task's
+        ``history`` (``emulator:late-start``) show it.
+        """
+        if not after_seconds >= 0:  # NaN too
+            raise ValueError("after_seconds must not be negative")
+        with self._lock:
             now = self._settle()
-            existing = self._by_id.get((spec.app_id, spec.task_id))
-            if existing is not None:
-                raise ApiError(codes.TASK_EXISTS, 400,
-                               f"task already exists: {spec.task_id!r} in app {spec.app_id!r} "
-                               f"(status {int(existing.status)})")
-            self._check_url(spec, now)
-            self._check_quota(spec.app_id)
-            channel = self._channel(spec.app_id, spec.channel_id)
-            status = RemoteStatus.RUNNING if channel.users else RemoteStatus.WAITING
-            task = Task(spec, spec.layout, status, now,
-                        deque(maxlen=self.config.history_limit))
-            self._records.append(task)
-            self._by_id[(spec.app_id, spec.task_id)] = task
-            self._by_url[task.key] = task
-            live = sum(1 for t in self._live_tasks() if t.spec.app_id == spec.app_id)
-            peaks = self.counters.peak_live
-            peaks[spec.app_id] = max(peaks.get(spec.app_id, 0), live)
-            return task
+            self._late_seq += 1
+            late = LateStart(spec, now, now.plus(after_seconds), request_id, self._late_seq)
+            self._late.append(late)
+            self._late.sort(key=lambda pending: pending.order)
+            return late
+
+    def _apply_late(self, late: LateStart) -> None:
+        spec, outcome = late.spec, "OK"
+        try:
+            task = self._start_at(spec, late.due)
+        except ApiError as error:
+            outcome = error.code
+            holder = self._by_id.get((spec.app_id, spec.task_id))
+            if holder is not None:  # "already exists": noted on the task that has the id
+                holder.note(HistoryEntry(late.due, "emulator:late-start", outcome,
+                                         int(holder.status), late.request_id))
+        else:
+            task.note(HistoryEntry(late.due, "emulator:late-start", outcome, int(task.status),
+                                   late.request_id))
+        self.counters.late_applied += 1
+        self.counters.late_outcomes[outcome] += 1
 
     def _check_url(self, spec: StartSpec, now: Moment) -> None:
         key = stream_key(spec.stream_url)
@@ -335,4 +404,7 @@ class EmulatorState:
                 "maxConcurrentTasksByApp": dict(peaks),
                 "liveTasks": sum(live.values()),
                 "liveTasksByApp": live,
+                "lateAppliedCalls": self.counters.late_applied,
+                "lateApplyOutcomes": dict(self.counters.late_outcomes),
+                "latePendingCalls": len(self._late),
             }

@@ -25,11 +25,27 @@ APP_STOP = "App.Stop"
 APP_CHARGE_OVERDUE = "App.ChargeOverDue"
 CHANNEL_EXCEEDS = "Channel.Exceeds"
 SERVICE_NO_APP = "Service.NoApp"
+SERVICE_NO_CHANNEL = "Service.NoChannel"
+CHANNEL_NO_EXIST = "Channel.NoExist"
 UNSUPPORTED_OPERATION = "UnsupportedOperation"
 MISSING_PARAMETER = "MissingParameter"
 INVALID_PARAMETER = "InvalidParameter"
 INVALID_ACCESS_KEY_ID = "InvalidAccessKeyId.NotFound"
 SIGNATURE_NONCE_USED = "SignatureNonceUsed"
+
+# Authentication and authorisation, as families: a code that is one of these or a sub-code
+# (``Forbidden.RAM``, ``InvalidSecurityToken.Expired``); ``*`` ends a plain prefix. RTC's
+# own (chapter 9) and the Alibaba Cloud POP gateway's common codes, which every RPC API,
+# RTC included, answers before the product sees the call (help.aliyun.com "公共错误码").
+# ``Forbedden`` is the misspelling some products document (``Forbedden.NotSupportRAM``).
+AUTH_CODE_FAMILIES = (
+    "Request.Illegal*", INVALID_TIMESTAMP, NO_TIMESTAMP,
+    NO_SIGNATURE, INVALID_NONCE, "InvalidAccessKeyId", "InvalidAccessKeySecret",
+    "InvalidSecurityToken", "MissingSecurityToken", "SignatureDoesNotMatch",
+    "IncompleteSignature", "InvalidSignatureMethod", "InvalidSignatureVersion",
+    "InvalidTimeStamp", "IllegalTimestamp", "Forbidden", "Forbedden", "ActionUnauthorized",
+    "NoPermission", "AccessDenied", "Unauthorized",
+)
 
 # Ours, for what the reference leaves undocumented.
 TASK_EXISTS = "Request.ExistTask"

@@ -42,43 +42,83 @@ _EXACT: dict[str, ErrorKind] = {
     INVALID_RESPONSE: ErrorKind.TERMINAL,
 }
 
-_RETRYABLE_PREFIXES = ("Throttling", "ServiceUnavailable", "InternalError")
 
-# A person must act: credentials, account or app state, or a request we built wrongly.
-_TERMINAL_PREFIXES = (
-    "Request.Illegal", "Request.No", "Request.Invalid", "Request.Exist",
-    "InvalidAccessKeyId", "InvalidSecurityToken", "SignatureDoesNotMatch",
-    "IncompleteSignature", "Forbidden", "App.Stop", "App.ChargeOverDue",
-    "Service.Inactive", "Service.NoApp", "MissingParameter", "InvalidParameter",
-    "UnsupportedOperation",
+def _family(code: str, families: tuple[str, ...]) -> bool:
+    """``code`` is one of ``families`` or a sub-code of one (``Forbidden`` covers
+    ``Forbidden.RAM``); a family ending in ``*`` is a plain prefix (``Request.Invalid*``)."""
+    for family in families:
+        if family.endswith("*"):
+            if code.startswith(family[:-1]):
+                return True
+        elif code == family or code.startswith(family + "."):
+            return True
+    return False
+
+
+# Authentication and authorisation (RTC chapter 9 and the POP gateway's common codes): who
+# is calling, or what they may do, is wrong. Checked before any wording, so that
+# "InvalidAccessKeyId.NotFound: Specified access key is not found." can never read as a
+# vanished task (the operator would conclude the broadcast had stopped).
+_AUTH = codes.AUTH_CODE_FAMILIES
+
+_RETRYABLE = ("Throttling", "ServiceUnavailable", "InternalError")
+
+# Codes that say exactly what is wrong with the account, the app, the channel or the API
+# call: a person must act, whatever the message says.
+_TERMINAL_KNOWN = (
+    codes.APP_STOP, codes.APP_CHARGE_OVERDUE, codes.SERVICE_INACTIVE, codes.SERVICE_NO_APP,
+    codes.SERVICE_NO_CHANNEL, codes.CHANNEL_NO_EXIST, codes.UNSUPPORTED_OPERATION,
+    codes.MISSING_PARAMETER, "Missing*", "InvalidApi", "InvalidAction",
+    "NoSuchVersion", "InvalidVersion", "UnsupportedHTTPMethod", "UnsupportedParameter",
+    "InsufficientBalance", "InvalidOwnerId", "InvalidOwnerAccount", "InvalidOwner",
 )
 
+# Generic parameter codes: "something about a parameter". The service documents no code
+# for a missing or existing task, so such an answer may come under one of these, and only
+# its wording tells; when the wording says nothing about the task, they are terminal.
+_TERMINAL_GENERIC = (codes.INVALID_PARAMETER, "Request.Invalid*", "Request.Exist*",
+                     "Request.No*")
+
+_TASK = r"\b(?:mpu\s*)?task(?:[\s_-]*id)?\b"
+# One clause (no sentence punctuation) between the task and the verdict, so that
+# "Task abc: app not found" is not read as a missing task.
 _TASK_MISSING = re.compile(
-    r"\btask\b.{0,40}?\b(does\s*not|doesn'?t|not|no)\s*(exist|found)|no\s+such\s+task",
-    re.IGNORECASE | re.DOTALL,
+    _TASK + r"[^.;:!?]{0,40}?\b(?:does\s*not|doesn'?t|is\s*not|not|no\s*longer)\s*"
+    r"(?:exists?|found)|\bno\s+such\s+task\b|任务(?:\s*id)?\s*不存在",
+    re.IGNORECASE,
 )
-_TASK_EXISTS = re.compile(r"\btask\b.{0,40}?\balready\s+exist", re.IGNORECASE | re.DOTALL)
+_TASK_EXISTS = re.compile(_TASK + r"[^.;:!?]{0,40}?\balready\s+exists?"
+                          r"|任务(?:\s*id)?\s*已(?:经)?存在", re.IGNORECASE)
 
 
 def classify(code: str, http_status: int | None, message: str = "") -> ErrorKind:
     """What to do about an error, from its code, HTTP status (None: no answer) and message.
 
-    Order: codes we know exactly; throttling; a message that says the task is missing or
-    already there (the service documents no code for those, so its wording is the signal —
-    checked before the generic parameter codes it might come with); the "a person must
-    act" code families; then the HTTP status: no answer, 408, 429 and 5xx are worth a
-    retry, anything else (4xx, an error code in a 200, a redirect) is terminal.
+    The code first: codes we know exactly; authentication and authorisation codes
+    (terminal, before any wording is looked at); throttling and server codes (retryable);
+    codes that name an account, app, channel or request problem (terminal). Only then the
+    wording, and only for a code that says nothing specific (unknown, or a generic
+    parameter code): "the task does not exist" / "already exists", in English or Chinese,
+    never on a 5xx or a 401/403. Then the generic parameter codes are terminal, and last
+    the HTTP status: no answer, 408, 429 and 5xx are worth a retry; anything else (4xx, an
+    error code in a 200, a redirect) is terminal.
     """
     if code in _EXACT:
         return _EXACT[code]
-    if code.startswith(_RETRYABLE_PREFIXES):
+    if _family(code, _AUTH):
+        return ErrorKind.TERMINAL
+    if _family(code, _RETRYABLE):
         return ErrorKind.RETRYABLE
+    if _family(code, _TERMINAL_KNOWN):
+        return ErrorKind.TERMINAL
     server_fault = http_status is None or http_status >= 500
-    if not server_fault and _TASK_MISSING.search(message):
-        return ErrorKind.NOT_FOUND
-    if not server_fault and _TASK_EXISTS.search(message):
-        return ErrorKind.ALREADY_EXISTS
-    if code.startswith(_TERMINAL_PREFIXES):
+    refused_caller = http_status in (401, 403)
+    if not server_fault and not refused_caller:
+        if _TASK_MISSING.search(message):
+            return ErrorKind.NOT_FOUND
+        if _TASK_EXISTS.search(message):
+            return ErrorKind.ALREADY_EXISTS
+    if _family(code, _TERMINAL_GENERIC) or refused_caller:
         return ErrorKind.TERMINAL
     if server_fault or http_status in (408, 429):
         return ErrorKind.RETRYABLE
