@@ -35,10 +35,7 @@ pytestmark = pytest.mark.skipif(not argocd_lua.available(),
 
 #: Shapes the operator does not write yet, with why (their realism check is xfail strict:
 #: it starts failing, as a reminder, the day the operator writes them).
-NOT_YET_WRITTEN = {
-    "healthy_stopped.yaml": "the operator reports Ready=False for a Stopped task (TaskEnded); "
-                            "issue 8 expects Ready=True, like a finished Job",
-}
+NOT_YET_WRITTEN: dict[str, str] = {}
 
 
 def _cases() -> list[tuple[Path, dict[str, Any]]]:

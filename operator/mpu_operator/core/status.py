@@ -158,8 +158,11 @@ def conditions(r: Record, view: View, generation: int, previous: Mapping[str, An
                now: datetime) -> list[dict[str, Any]]:
     streaming = r.state is TaskState.ACTIVE and r.remote_status == 1
     active_ok = view.phase in (Phase.RUNNING, Phase.WAITING) and not view.suspend
+    # A broadcast that ended as its restartPolicy says is done, like a finished Job: Ready,
+    # so that GitOps tools and `kubectl wait` stop waiting for it.
+    ended_ok = view.phase is Phase.STOPPED and not view.suspend
     ready = not view.stalled and view.in_sync and (
-        active_ok or (view.phase is Phase.SUSPENDED and view.suspend))
+        active_ok or ended_ok or (view.phase is Phase.SUSPENDED and view.suspend))
     wanted = [
         ("Ready", ready, view.reason, view.message),
         ("Streaming", streaming,
