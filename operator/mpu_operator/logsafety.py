@@ -62,7 +62,19 @@ _SPACE_OR_AMP = re.compile(r"[ \t\n\r\f\v&]")
 # Where the authority (userinfo@host:port) ends. For a plain URL a percent-encoded "/", "?"
 # or "#" is a legal part of a password, so only the spelt-out characters end it there.
 _AUTHORITY_END = re.compile(r"[ \t\n\r\f\v]|" + _spelt("/?#", percent=False), _FLAGS)
-_AUTHORITY_END_PERCENT = re.compile(r"[ \t\n\r\f\v&]|" + _spelt("/?#"), _FLAGS)
+
+
+@functools.lru_cache(maxsize=8)
+def _authority_end_percent(level: int) -> re.Pattern[str]:
+    """The authority's end in a URL percent-encoded ``level`` times: "/", "?", "#" encoded
+    exactly that often (one more "%25" is a character of the URL itself, e.g. a password's).
+    """
+    codes = "%" + "25" * (level - 1) + "(?:2f|3f|23)"
+    return re.compile(r"[ \t\n\r\f\v&]|" + _spelt("/?#", percent=False) + "|" + codes,
+                      _FLAGS)
+
+
+_PERCENT_LEVEL = re.compile(r"%((?:25)*)")
 # "@" spelt every way, lower case, for a search from the right.
 _AT_FORMS = ("@", "\\u0040", "%40", "%2540", "%252540", "%25252540")
 # Where the secret tail starts: a query or a fragment, in any spelling, percent too.
@@ -127,16 +139,20 @@ class _UrlScrubber:
 
     def _one_url(self, sep: re.Match[str]) -> int:
         start = sep.end()
-        percent = "%" in sep.group(0)
+        level = max((len(m.group(1)) // 2 + 1
+                     for m in _PERCENT_LEVEL.finditer(sep.group(0))), default=0)
+        percent = level > 0
         end = self._span_end(sep.start(), start, percent)
-        authority = self.find(("auth", percent),
-                              _AUTHORITY_END_PERCENT if percent else _AUTHORITY_END, start)
+        authority = self.find(("auth", level),
+                              _authority_end_percent(level) if percent else _AUTHORITY_END,
+                              start)
         auth_end = min(authority.start(), end) if authority is not None else end
         rest = self._userinfo_end(start, auth_end)
         if rest > start:
             self.edits.append((start, self._at_start(rest)))
         tail = self.find("qf", _QUERY_OR_FRAGMENT, rest)
-        if tail is None or tail.start() >= end:
+        after = self.find("sep", _SEPARATOR, rest)  # the next URL, if it comes first
+        if tail is None or tail.start() >= end or (after and after.start() < tail.start()):
             return max(auth_end, start)
         secret_end = end
         while secret_end > tail.end() and self.text[secret_end - 1] == "\\":
@@ -172,8 +188,17 @@ class _UrlScrubber:
         quote_char, slashes = self._opener(sep_start)
         if quote_char is None:
             pattern = _SPACE_OR_AMP if percent else _SPACE
-            found = self.find(("space", percent), pattern, start)
-            return found.start() if found is not None else len(self.text)
+            pos = start
+            while (found := self.find(("space", percent), pattern, pos)) is not None:
+                at = found.start()
+                if not (self.text[at - 1] == "\\" and self.text[at] in "\r\n"):
+                    return at
+                # An escaped line break (YAML folds long double-quoted scalars so): the
+                # value goes on after the next line's indentation.
+                pos = at + 1
+                while pos < len(self.text) and self.text[pos] in " \t\r\n":
+                    pos += 1
+            return len(self.text)
         closer = _closing_quote(quote_char, slashes)
         pos = start
         while (found := self.find(("quote", quote_char, slashes), closer, pos)) is not None:
