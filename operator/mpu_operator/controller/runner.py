@@ -15,13 +15,21 @@ from mpu_operator.controller.settings import OperatorConfig, SettingsError
 def run(*, namespaces: Sequence[str], all_namespaces: bool, verbose: bool,
         liveness: str | None) -> int:
     kopf.configure(verbose=verbose, log_format=kopf.LogFormat.PLAIN)
+    log = logging.getLogger(__name__)
+    try:
+        # Before anything is logged: every record, Event and traceback is scrubbed from here.
+        logsafety.install()
+    except RuntimeError as exc:  # this kopf moved its Event queue: refuse rather than leak
+        log.error("cannot start: %s", exc)
+        return 2
     try:
         config = OperatorConfig.from_env()  # fail fast, naming the variable, before connecting
     except SettingsError as exc:
-        logging.getLogger(__name__).error("bad setting: %s", exc)
+        log.error("bad setting: %s", exc)
         return 2
     creds = config.default_credentials
-    logsafety.install([creds.access_key_secret, creds.security_token or ""] if creds else [])
+    for secret in creds.sensitive_values() if creds else ():
+        logsafety.remember(secret)
     from mpu_operator.controller.handlers import registry
 
     clusterwide = all_namespaces or not namespaces
