@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from mpu_operator import logsafety
 from mpu_operator.api.spec import MPUTaskSpec, stream_url_problem
 from mpu_operator.controller.kube import SecretProblem
 from mpu_operator.core import fingerprint, taskid
@@ -110,11 +111,14 @@ async def secret_credentials(namespace: str, name: str, kube: Any,
     """Credentials from a Secret in the object's namespace, or why there are none."""
     try:
         data = await kube.secret_data(namespace, name)
-        return Credentials.from_secret_data(data), None
+        creds = Credentials.from_secret_data(data)
     except SecretProblem as exc:
         return None, f"credentialsRef: {exc}"
     except ValueError as exc:
         return None, f"credentialsRef: Secret {namespace}/{name}: {exc}"
+    logsafety.remember(creds.access_key_secret)
+    logsafety.remember(creds.security_token)
+    return creds, None
 
 
 def _value(enum_or_str: object) -> str:

@@ -15,6 +15,7 @@ from typing import Any, cast
 
 import kopf
 
+from mpu_operator import logsafety
 from mpu_operator.api.crd import GROUP, PLURAL, VERSION
 from mpu_operator.controller import reconciler as rc
 from mpu_operator.controller.kube import Kube, load_config
@@ -160,4 +161,6 @@ async def finalize(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger,
     assert isinstance(action, d.Wait)
     delay = 1.0 if action.until is None else max(
         0.5, (action.until - ctx.now()).total_seconds())
-    raise kopf.TemporaryError(action.message, delay=min(delay, ctx.config.timing.fast_poll * 5))
+    # kopf keeps this text in a progress annotation: scrubbed like any log line.
+    raise kopf.TemporaryError(logsafety.scrub(action.message),
+                              delay=min(delay, ctx.config.timing.fast_poll * 5))

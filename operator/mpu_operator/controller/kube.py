@@ -16,6 +16,7 @@ from typing import Any
 
 import kubernetes
 
+from mpu_operator import logsafety
 from mpu_operator.api.crd import GROUP, PLURAL, VERSION
 
 MERGE_PATCH = "application/merge-patch+json"
@@ -79,7 +80,9 @@ class Kube:
         if key not in data:
             raise SecretProblem(f"Secret {namespace}/{name} has no key {key!r}")
         try:
-            return base64.b64decode(data[key]).decode("utf-8").strip()
+            value = base64.b64decode(data[key]).decode("utf-8").strip()
         except (ValueError, UnicodeDecodeError):
             raise SecretProblem(f"Secret {namespace}/{name} key {key!r} is not valid "
                                 "base64 UTF-8") from None
+        logsafety.remember(value)  # whatever it holds, no log line may ever show it
+        return value
