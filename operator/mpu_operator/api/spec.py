@@ -130,10 +130,10 @@ def _host_port_problem(authority: str) -> str | None:
 def _host_ok(host: str) -> bool:
     if host.startswith("["):
         try:
-            ipaddress.IPv6Address(host[1:-1])
+            address = ipaddress.IPv6Address(host[1:-1])
         except ValueError:
             return False
-        return True
+        return address.scope_id is None  # a zone (%eth0) means nothing to a remote CDN
     if re.fullmatch(r"[0-9.]+", host):
         try:
             ipaddress.IPv4Address(host)
