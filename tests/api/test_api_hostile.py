@@ -21,11 +21,13 @@ from typing import Any
 
 import pytest
 
-from mpu_operator.api import parse_spec
+from mpu_operator.api import crd, parse_spec
 from mpu_operator.api.problems import MAX_PROBLEMS
+from mpu_operator.api.spec import MAX_LIST_READ
 from mpu_operator.api.validate import (
     MAX_ALIAS_NODES,
     MAX_FILE_BYTES,
+    MAX_YAML_EVENTS,
     _Unreadable,
     main,
     read_manifest,
@@ -147,6 +149,13 @@ CASES = [
          f"{NS}: spec.layout[0][0]: nested too deeply (limit 32 levels)"),
     Case("deep.json", text("[" * 100_000 + "]" * 100_000),
          "invalid JSON: nested too deeply"),
+    Case("many-nodes.yaml", text("kind: MPUTask\nspec: [" + "0," * 1_500_000 + "0]\n"),
+         f"invalid YAML: too many nodes (more than {MAX_YAML_EVENTS}; split the file)"),
+    Case("many-nodes-then-error.yaml", text("kind: MPUTask\nspec: [" + "0," * 1_500_000 + "\n"),
+         f"invalid YAML: too many nodes (more than {MAX_YAML_EVENTS}; split the file)"),
+    Case("long-list.json", text(json_manifest("20").replace('"layoutIds": [1]', '"layoutIds": ['
+                                                            + "1," * 1_500_000 + "1]")),
+         "default/j: spec.layout.layoutIds: must have at most 16 items"),
 ]
 
 
@@ -266,3 +275,26 @@ def test_unknown_keys_are_escaped_and_cut(valid: dict[str, Any]) -> None:
     problems = parse_spec({**valid, "\x1b[2J\nok" + "k" * 100_000: 1}).errors
     assert [p.rule for p in problems] == ["unknown field"]
     assert problems[0].field == "\\x1b[2J\\x0aok" + "k" * 57 + "..."
+
+
+def test_every_list_field_allows_fewer_items_than_parse_spec_reads() -> None:
+    """parse_spec reads MAX_LIST_READ + 1 items of a list; that must be past every limit,
+    or a cut list could pass where the whole one would fail."""
+    spec = crd.open_api_schema()["properties"]["spec"]
+    limits = [node.get("maxItems") for _, node in _schema_nodes(spec)
+              if node.get("type") == "array"]
+    assert limits and all(isinstance(n, int) and n < MAX_LIST_READ for n in limits), limits
+
+
+def _schema_nodes(node: dict[str, Any], path: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
+    yield path, node
+    for name, sub in node.get("properties", {}).items():
+        yield from _schema_nodes(sub, f"{path}.{name}")
+    if "items" in node:
+        yield from _schema_nodes(node["items"], f"{path}[]")
+
+
+@pytest.mark.timeout(10)
+def test_a_two_million_item_list_is_read_in_part(valid: dict[str, Any]) -> None:
+    result = parse_spec({**valid, "layout": {"layoutIds": [1] * 2_000_000}})
+    assert [str(p) for p in result.errors] == ["layout.layoutIds: must have at most 16 items"]

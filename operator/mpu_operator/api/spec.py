@@ -56,6 +56,10 @@ MAX_NAME_LENGTH = 253
 
 #: Deepest nesting parse_spec reads; the real spec is 4 levels deep (layout.userPanes[i]).
 MAX_DEPTH = 32
+#: Items of one list that parse_spec reads. Every list in the model allows far fewer
+#: (a test keeps it so), so a longer list still gets its "at most N items" problem, and a
+#: 2-million-item list costs no more than a 1001-item one.
+MAX_LIST_READ = 1000
 
 #: Validation context key: parse_spec runs the rules itself, to sort errors from warnings.
 _DEFER_RULES = "mpu_operator.defer_rules"
@@ -431,7 +435,8 @@ def _plain(value: object, depth: int = 0) -> object:
     """Mappings (kopf's views included) as dicts, and tuples as lists, all the way down.
 
     Bounded: a spec is 4 levels deep, so anything past :data:`MAX_DEPTH` (or a cycle) is
-    refused here rather than exhausting the stack. Linear in the input's size.
+    refused here rather than exhausting the stack, and lists are read up to one item past
+    :data:`MAX_LIST_READ`. Linear in the size of what is read.
     """
     if isinstance(value, Mapping):
         _check_depth(depth)
@@ -446,7 +451,7 @@ def _plain(value: object, depth: int = 0) -> object:
     if isinstance(value, list | tuple):
         _check_depth(depth)
         items = []
-        for index, item in enumerate(value):
+        for index, item in enumerate(value[:MAX_LIST_READ + 1]):
             try:
                 items.append(_plain(item, depth + 1))
             except _TooDeep as exc:

@@ -55,6 +55,10 @@ MAX_FILE_BYTES = 4 * 1024 * 1024
 #: Nodes that aliases may add to one YAML document when expanded. Anchors for shared
 #: layouts need a few dozen; a 600-byte "billion laughs" needs a billion.
 MAX_ALIAS_NODES = 10_000
+#: Parser events (about one per node) allowed in one YAML file: ~45 per ordinary manifest,
+#: so room for thousands, while 4 MiB of "[0,0,0,...]" (2 million) is refused after a
+#: C-speed count instead of being built into objects (seconds, hundreds of MiB).
+MAX_YAML_EVENTS = 200_000
 #: Longest integer scalar converted. Every in-range value (int32, even written in binary
 #: with separators) is shorter; a longer one is out of range and is never converted (a
 #: 5000-digit number is slow to convert and Python refuses it).
@@ -100,9 +104,10 @@ class Finding:
 def main(paths: list[str], out: TextIO) -> int:
     """Validate every manifest under ``paths``, print one line per problem, return 0 or 1."""
     failed = False
-    for finding in _findings(paths):
-        out.write(finding.text + "\n")
-        failed = failed or finding.failing
+    with _no_gc_pauses():
+        for finding in _findings(paths):
+            out.write(finding.text + "\n")
+            failed = failed or finding.failing
     return 1 if failed else 0
 
 
@@ -208,9 +213,10 @@ def _reason(exc: Exception) -> str:
 
 @contextmanager
 def _no_gc_pauses() -> Iterator[None]:
-    """Without the cyclic collector while a document is built: with it, loading many small
-    objects takes superlinear time (it rescans the growing graph); nothing built here is a
-    cycle that needs collecting before the document is done."""
+    """Without the cyclic collector: with it, building many small objects (a 4 MiB list of
+    tiny mappings) takes superlinear time, as each collection rescans the growing graph.
+    A validate run is short and its garbage is bounded by the file size cap; reference
+    counting still frees everything that is not a cycle."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -228,7 +234,12 @@ def _yaml_documents(path: Path, text: str) -> Iterator[tuple[int, Any]]:
     it may be the one holding the stream URL.
     """
     index = 0
+    problem = _size_problem(text)
+    if problem:
+        yield 1, Finding(f"{_shown(path)}: invalid YAML: {problem}")
+        return
     loader = _Loader(text)
+    may_alias = "*" in text  # an alias needs one; most files have none, and skip the walk
     try:
         while True:
             with _no_gc_pauses():
@@ -236,7 +247,7 @@ def _yaml_documents(path: Path, text: str) -> Iterator[tuple[int, Any]]:
                     return
                 index += 1
                 node = loader.get_node()
-                problem = _alias_problem(node)
+                problem = _alias_problem(node) if may_alias else None
                 doc = None if problem else loader.construct_document(node)
             if problem:
                 yield index, Finding(f"{_shown(path)}: invalid YAML: {problem}")
@@ -248,6 +259,44 @@ def _yaml_documents(path: Path, text: str) -> Iterator[tuple[int, Any]]:
         yield index + 1, Finding(f"{_shown(path)}: invalid YAML: nested too deeply")
     finally:
         loader.dispose()
+
+
+def _size_problem(text: str) -> str | None:
+    """"too many nodes" when the file has more than :data:`MAX_YAML_EVENTS` parser events.
+
+    libyaml counts the whole stream without making Python objects. When the stream has a
+    syntax error its count is lost, so the events before the error are counted one by one,
+    stopping at the limit: a syntax error at the end of 4 MiB must not let the documents
+    before it be built.
+    """
+    loader = _Loader(text)
+    try:
+        if hasattr(loader, "raw_parse"):
+            try:
+                events = loader.raw_parse()
+            except yaml.YAMLError:
+                loader.dispose()
+                loader = _Loader(text)
+                events = _count_events(loader)
+        else:
+            events = _count_events(loader)
+    finally:
+        loader.dispose()
+    if events > MAX_YAML_EVENTS:
+        return f"too many nodes (more than {MAX_YAML_EVENTS}; split the file)"
+    return None
+
+
+def _count_events(loader: _Loader) -> int:
+    """Events up to a syntax error or one past the limit, whichever comes first."""
+    count = 0
+    try:
+        while count <= MAX_YAML_EVENTS and loader.check_event():
+            loader.get_event()
+            count += 1
+    except yaml.YAMLError:
+        pass
+    return count
 
 
 def _alias_problem(root: yaml.Node) -> str | None:
