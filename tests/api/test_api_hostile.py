@@ -298,3 +298,15 @@ def _schema_nodes(node: dict[str, Any], path: str = "") -> Iterator[tuple[str, d
 def test_a_two_million_item_list_is_read_in_part(valid: dict[str, Any]) -> None:
     result = parse_spec({**valid, "layout": {"layoutIds": [1] * 2_000_000}})
     assert [str(p) for p in result.errors] == ["layout.layoutIds: must have at most 16 items"]
+
+
+def test_a_non_utf8_terminal_gets_escapes_not_a_traceback(tmp_path: Path) -> None:
+    f = tmp_path / "a.yaml"
+    f.write_text(manifest(name="房间"), encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "mpu_operator", "validate", str(f)],
+                            capture_output=True, timeout=DEADLINE, check=False,
+                            env={**os.environ, "PYTHONIOENCODING": "ascii"})
+    assert result.returncode == 1 and result.stderr == b""
+    assert result.stdout.decode("ascii") == (
+        f"{f}: live/\\u623f\\u95f4: metadata.name: must be a Kubernetes object name: "
+        "lower-case letters, digits, '-' and '.', starting and ending with a letter or digit\n")

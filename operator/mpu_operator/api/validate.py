@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import errno
 import gc
+import io
 import json
 import os
 import re
@@ -103,6 +104,8 @@ class Finding:
 
 def main(paths: list[str], out: TextIO) -> int:
     """Validate every manifest under ``paths``, print one line per problem, return 0 or 1."""
+    if isinstance(out, io.TextIOWrapper):  # a non-UTF-8 terminal gets \uXXXX, not a traceback
+        out.reconfigure(errors="backslashreplace")
     failed = False
     with _no_gc_pauses():
         for finding in _findings(paths):
