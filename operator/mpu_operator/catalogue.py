@@ -23,6 +23,13 @@ MAX_USER_PANES = 16
 MAX_SUBSCRIBE_USERS = 16
 MAX_TASK_ID_BYTES = 55
 TASK_ID_PATTERN = r"^[A-Za-z0-9_-]+$"
+#: ChannelId and UserId: "1~64 位大小写字母、数字、下划线(_)、中划线(-)" (RTC console, Token
+#: generator; help.aliyun.com document 159037). AppIds are issued by the console; no rule is
+#: published, so the same one is assumed (the emulator enforces it too).
+MAX_RTC_ID_LENGTH = 64
+RTC_ID_PATTERN = r"^[-_A-Za-z0-9]+$"
+#: The largest integer the CRD's int32 fields hold; the service's ids fit well inside.
+MAX_INT32 = 2**31 - 1
 
 
 class Resolution(IntEnum):

@@ -40,3 +40,73 @@ def test_bad_values_name_the_variable(env, fragment) -> None:
     with pytest.raises(SettingsError) as info:
         OperatorConfig.from_env(env)
     assert fragment in str(info.value)
+
+
+@pytest.mark.parametrize("name", [
+    "MPU_API_QPS", "MPU_POLL_STEADY_SECONDS", "MPU_POLL_FAST_SECONDS",
+    "MPU_RESTART_BACKOFF_MAX_SECONDS", "MPU_URL_COOLDOWN_SECONDS", "MPU_SECRET_CACHE_SECONDS",
+    "MPU_MAX_TASKS_PER_APP",
+])
+@pytest.mark.parametrize("value", ["NaN", "nan", "inf", "-inf", "Infinity", "1e999"])
+def test_non_finite_numbers_are_refused(name: str, value: str) -> None:
+    """float() reads all of these; a NaN poll interval would silence polling for good."""
+    with pytest.raises(SettingsError) as info:
+        OperatorConfig.from_env({name: value})
+    text = str(info.value)
+    assert text.startswith(f"{name}={value!r}: must be a ") and "\n" not in text
+
+
+@pytest.mark.parametrize("value", ["2.5", "10.0", "-1", "ten", "9" * 5000])
+def test_task_quota_must_be_a_whole_number(value: str) -> None:
+    with pytest.raises(SettingsError, match=r"MPU_MAX_TASKS_PER_APP=.*whole number"):
+        OperatorConfig.from_env({"MPU_MAX_TASKS_PER_APP": value})
+
+
+@pytest.mark.parametrize("value", [
+    "http://127.0.0.1:9", "https://rtc.aliyuncs.com", "https://rtc.aliyuncs.com/",
+    "http://emulator.mpu-system.svc:8080/rtc", "http://[::1]:8080", " https://h \n",
+])
+def test_good_endpoints(value: str) -> None:
+    assert OperatorConfig.from_env({"MPU_RTC_ENDPOINT": value}).endpoint == value.strip()
+
+
+@pytest.mark.parametrize(("value", "rule"), [
+    ("rtc.aliyuncs.com", "must be http(s)://host[:port][/path]"),
+    ("ftp://h", "must be http(s)://host[:port][/path]"),
+    ("http://", "must be http(s)://host[:port][/path]"),
+    ("http://h:99999", "port 1-65535"),
+    ("http://h:0", "port 1-65535"),
+    ("http://h:/", "must be http(s)://host[:port][/path]"),
+    ("http://[::1", "must be http(s)://host[:port][/path]"),
+    ("http://user:pw@h", "must be http(s)://host[:port][/path]"),
+    ("http://h/x?a=b", "must be http(s)://host[:port][/path]"),
+    ("http://h x", "without spaces"),
+    ("http://h/\x1b[2J", "without spaces"),
+])
+def test_malformed_endpoints_name_the_variable(value: str, rule: str) -> None:
+    with pytest.raises(SettingsError) as info:
+        OperatorConfig.from_env({"MPU_RTC_ENDPOINT": value})
+    text = str(info.value)
+    assert text.startswith(f"MPU_RTC_ENDPOINT={value!r}: ") and rule in text
+    assert "\n" not in text and "\x1b" not in text
+
+
+@pytest.mark.parametrize(("value", "allowed"), [
+    (None, None), ("", None), (" ", None), ("*", None), ("team-a,*", None),
+    ("team-a", frozenset({"team-a"})), (" team-a , b2 ", frozenset({"team-a", "b2"})),
+])
+def test_default_credentials_namespaces(value: str | None, allowed: frozenset[str] | None) -> None:
+    env = {} if value is None else {"MPU_DEFAULT_CREDENTIALS_NAMESPACES": value}
+    config = OperatorConfig.from_env(env)
+    assert config.default_credentials_namespaces == allowed
+    assert config.defaults_allowed_in("team-a")
+    assert config.defaults_allowed_in("other") is (allowed is None)
+
+
+@pytest.mark.parametrize("value", ["Team-A", "a,,b", "a;b", "-a", "a" * 64, "a\nb", "a b"])
+def test_bad_namespace_lists_name_the_variable(value: str) -> None:
+    with pytest.raises(SettingsError) as info:
+        OperatorConfig.from_env({"MPU_DEFAULT_CREDENTIALS_NAMESPACES": value})
+    text = str(info.value)
+    assert text.startswith("MPU_DEFAULT_CREDENTIALS_NAMESPACES: entry ")
+    assert "must be a namespace name" in text and "\n" not in text

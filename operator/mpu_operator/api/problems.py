@@ -10,6 +10,7 @@ an echo of another.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,8 +25,16 @@ ROOT = "spec"
 COLOR_PATTERN = r"^#[0-9A-Fa-f]{6}$"
 #: A Kubernetes object name (DNS-1123 subdomain), as Secrets are named.
 OBJECT_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+#: A namespace name (DNS-1123 label, at most 63 characters).
+NAMESPACE_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 #: A key in a Secret's data.
 SECRET_KEY_PATTERN = r"^[-._a-zA-Z0-9]+$"
+
+#: Longest field-path segment shown: real names are short, an unknown key may be 1 MiB.
+MAX_SHOWN_SEGMENT = 64
+#: Translating an error costs work (close-match search), so only this many are translated;
+#: a spec with 100 000 unknown keys needs no 100 000 lines to be understood.
+MAX_PROBLEMS = 20
 
 #: What each pattern means, for people: "should match '^[a-z0-9]([-a-z0-9]*…'" helps nobody.
 PATTERN_RULES: dict[str, str] = {
@@ -34,7 +43,30 @@ PATTERN_RULES: dict[str, str] = {
                          "'-' and '.', starting and ending with a letter or digit",
     SECRET_KEY_PATTERN: "must be a Secret key: letters, digits, '-', '_' and '.'",
     catalogue.TASK_ID_PATTERN: "may contain only letters, digits, '_' and '-'",
+    catalogue.RTC_ID_PATTERN: "must be an RTC id: letters, digits, '_' and '-' only",
+    NAMESPACE_PATTERN: "must be a Kubernetes namespace name: lower-case letters, digits and "
+                       "'-', starting and ending with a letter or digit",
 }
+
+#: Characters never written raw: C0/C1 controls and DEL (a newline would forge an output
+#: line, ESC would drive the terminal), Unicode line separators, bidirectional overrides
+#: (they reorder what a reader sees) and lone surrogates (undecodable file names).
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e"
+                     r"\u2066-\u2069\ud800-\udfff]")
+
+
+def printable(text: str, limit: int = 253) -> str:
+    """``text`` safe to print on one line: unsafe characters escaped, at most ``limit`` kept.
+
+    Cut before escaping, so the work is bounded by ``limit`` whatever the input's size.
+    """
+    cut = text if len(text) <= limit else text[:limit] + "..."
+    return _UNSAFE.sub(_escape, cut)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 @dataclass(frozen=True)
@@ -55,17 +87,28 @@ def field_path(loc: Sequence[str | int]) -> str:
         if isinstance(part, int):
             path += f"[{part}]"
         else:
-            path += f".{part}" if path else str(part)
+            name = printable(str(part), MAX_SHOWN_SEGMENT)
+            path += f".{name}" if path else name
     return path or ROOT
 
 
 def from_pydantic(errors: Iterable[ErrorDetails], known: dict[str, list[str]]) -> list[Problem]:
     """Pydantic's errors as Problems. ``known``: field path -> the names allowed there.
 
-    ``known`` lets an unknown field suggest the name the user probably meant.
+    ``known`` lets an unknown field suggest the name the user probably meant. At most
+    :data:`MAX_PROBLEMS` are translated; a last problem says how many more there were.
     """
-    problems = [Problem(field_path(e["loc"]), _rule(e, known)) for e in errors]
-    return list(dict.fromkeys(problems))  # unions can repeat an error; keep the first
+    problems: list[Problem] = []
+    skipped = 0
+    for error in errors:
+        if len(problems) < MAX_PROBLEMS:
+            problems.append(Problem(field_path(error["loc"]), _rule(error, known)))
+        else:
+            skipped += 1
+    problems = list(dict.fromkeys(problems))  # unions can repeat an error; keep the first
+    if skipped:
+        problems.append(Problem(ROOT, f"{skipped} more problems not shown"))
+    return problems
 
 
 def _rule(error: ErrorDetails, known: dict[str, list[str]]) -> str:
@@ -92,6 +135,8 @@ def _unknown_field(loc: Sequence[str | int], known: dict[str, list[str]]) -> str
     """'unknown field', with the nearest allowed name when there is a likely one."""
     parent = "".join("[]" if isinstance(p, int) else f".{p}" for p in loc[:-1]).lstrip(".")
     allowed = known.get(parent, [])
+    if len(str(loc[-1])) > MAX_SHOWN_SEGMENT:  # no real name is that long: nothing is close
+        return "unknown field"
     close = difflib.get_close_matches(str(loc[-1]), allowed, n=1, cutoff=0.6)
     return f"unknown field (did you mean {close[0]}?)" if close else "unknown field"
 

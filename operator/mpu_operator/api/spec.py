@@ -12,10 +12,11 @@ Wire names are camelCase (aliases); Python attributes are snake_case. Enumeratio
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, Self
-from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -37,6 +38,7 @@ from mpu_operator.api.problems import (
     ROOT,
     SECRET_KEY_PATTERN,
     Problem,
+    field_path,
     from_pydantic,
 )
 from mpu_operator.rtc.params import LayoutParams, StartParams, UserPane
@@ -52,6 +54,13 @@ STREAM_URL_SCHEMES = ("rtmp", "rtmps")
 MAX_STREAM_URL_LENGTH = 2048
 MAX_NAME_LENGTH = 253
 
+#: Deepest nesting parse_spec reads; the real spec is 4 levels deep (layout.userPanes[i]).
+MAX_DEPTH = 32
+#: Items of one list that parse_spec reads. Every list in the model allows far fewer
+#: (a test keeps it so), so a longer list still gets its "at most N items" problem, and a
+#: 2-million-item list costs no more than a 1001-item one.
+MAX_LIST_READ = 1000
+
 #: Validation context key: parse_spec runs the rules itself, to sort errors from warnings.
 _DEFER_RULES = "mpu_operator.defer_rules"
 
@@ -66,21 +75,77 @@ def stream_url_problem(value: str) -> str | None:
     """The rule a push URL breaks, or None. Never quotes the URL (its query is a secret).
 
     The one check for every source of a URL: ``spec.streamURL`` here, and the value read
-    from a ``streamURLFrom`` Secret by the operator, so both obey exactly the same rules.
+    from a ``streamURLFrom`` Secret by the operator, so both obey exactly the same rules:
+
+    - ``rtmp://`` or ``rtmps://``, at most :data:`MAX_STREAM_URL_LENGTH` characters;
+    - printable ASCII only: no spaces or control characters (percent-encode the rest);
+    - a host that is a DNS name, an IPv4 address or a bracketed IPv6 address, and an
+      optional port 1-65535;
+    - no ``user:password@``: the service's push URLs carry their secret in the query
+      (``auth_key``), and a second secret place would be a second place to leak from;
+    - a stream path, and no ``#fragment`` (it never reaches the server).
     """
-    if not value:
+    if not isinstance(value, str) or not value:
         return "must not be empty"
     if len(value) > MAX_STREAM_URL_LENGTH:
         return f"must be at most {MAX_STREAM_URL_LENGTH} characters"
-    try:
-        parts = urlsplit(value)
-        ok = parts.scheme.lower() in STREAM_URL_SCHEMES and bool(parts.hostname) \
-            and parts.path.strip("/") != ""
-    except ValueError:
-        ok = False
-    if not ok:
-        return "must be an rtmp:// or rtmps:// URL with a host and a stream path"
+    if not _URL_CHARACTERS.fullmatch(value):
+        return ("must be printable ASCII without spaces or control characters "
+                "(percent-encode anything else)")
+    scheme, sep, rest = value.partition("://")
+    if not sep or scheme.lower() not in STREAM_URL_SCHEMES:
+        return _URL_SHAPE
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    if "@" in authority:
+        return "must not contain user:password@ (the auth key belongs in the query string)"
+    problem = _host_port_problem(authority)
+    if problem is not None:
+        return problem
+    path, _, after = rest[len(authority):].partition("?")
+    if "#" in path or "#" in after:
+        return "must not have a #fragment"
+    return _URL_SHAPE if path.strip("/") == "" else None
+
+
+_URL_CHARACTERS = re.compile(r"[\x21-\x7e]+")
+_URL_SHAPE = "must be an rtmp:// or rtmps:// URL with a host and a stream path"
+_HOST_PORT = re.compile(r"(\[[^\]]*\]|[^:\[\]]*)(?::([^:]*))?")
+_DNS_LABEL = re.compile(r"[A-Za-z0-9_]([-A-Za-z0-9_]{0,61}[A-Za-z0-9_])?")
+_MAX_HOST_LENGTH = 253
+_MAX_PORT = 65535
+
+
+def _host_port_problem(authority: str) -> str | None:
+    """What is wrong with ``host[:port]``, or None."""
+    match = _HOST_PORT.fullmatch(authority)
+    if match is None:
+        return "host must be a DNS name, an IPv4 address or a bracketed IPv6 address"
+    host, port = match.group(1), match.group(2)
+    if not host:
+        return _URL_SHAPE
+    if not _host_ok(host):
+        return "host must be a DNS name, an IPv4 address or a bracketed IPv6 address"
+    if port is not None and not (port.isdigit() and len(port) <= 5
+                                 and 1 <= int(port) <= _MAX_PORT):
+        return f"port must be between 1 and {_MAX_PORT}"
     return None
+
+
+def _host_ok(host: str) -> bool:
+    if host.startswith("["):
+        try:
+            address = ipaddress.IPv6Address(host[1:-1])
+        except ValueError:
+            return False
+        return address.scope_id is None  # a zone (%eth0) means nothing to a remote CDN
+    if re.fullmatch(r"[0-9.]+", host):
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError:
+            return False
+        return True
+    return len(host) <= _MAX_HOST_LENGTH and all(_DNS_LABEL.fullmatch(label)
+                                                 for label in host.split("."))
 
 
 def _check_stream_url(value: str) -> str:
@@ -116,6 +181,9 @@ class _Model(BaseModel):
 
 ObjectName = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH,
                                   pattern=OBJECT_NAME_PATTERN)]
+#: AppId, ChannelId and UserId: the service's documented length and character set.
+RtcId = Annotated[str, Field(min_length=1, max_length=catalogue.MAX_RTC_ID_LENGTH,
+                             pattern=catalogue.RTC_ID_PATTERN)]
 
 
 class SecretKeySelector(_Model):
@@ -140,10 +208,11 @@ class UserPaneSpec(_Model):
     pane_id: int = Field(alias="paneId", ge=0, le=catalogue.MAX_PANES - 1,
                          description="Pane number, 0-based, below the pane count of the "
                                      "largest layout in layoutIds.")
-    user_id: str = Field(alias="userId", min_length=1,
-                         description="RTC user shown in this pane. If the user is not in the "
-                                     "channel, the service fills the pane with others in "
-                                     "join order.")
+    user_id: RtcId = Field(alias="userId",
+                             description="RTC user shown in this pane (at most 64 letters, "
+                                       "digits, '_' and '-'). If the user is not in the "
+                                       "channel, the service fills the pane with others "
+                                       "in join order.")
     source_type: SourceType = Field(default="camera", alias="sourceType",
                                     description="Which of the user's streams to show: "
                                                 "camera or shareScreen.")
@@ -152,7 +221,7 @@ class UserPaneSpec(_Model):
 class LayoutSpec(_Model):
     """How the mixed picture is laid out. The only part that can change on a live task."""
 
-    layout_ids: Annotated[list[Annotated[int, Field(ge=1)]],
+    layout_ids: Annotated[list[Annotated[int, Field(ge=1, le=catalogue.MAX_INT32)]],
                           AfterValidator(_check_distinct_layouts)] = Field(
         alias="layoutIds", min_length=1, max_length=catalogue.MAX_LAYOUTS,
         json_schema_extra={"x-kubernetes-list-type": "set"},
@@ -181,7 +250,7 @@ class LayoutSpec(_Model):
 class EncodingSpec(_Model):
     """The output stream's encoding and the billing profile that must cover it."""
 
-    media_encode: int = Field(alias="mediaEncode", ge=0,
+    media_encode: int = Field(alias="mediaEncode", ge=0, le=catalogue.MAX_INT32,
                               description="Output encoding id (MediaEncode): 0 audio only, "
                                           "1 640x360, 20 1280x720, 30 1920x1080, and others "
                                           "from the service's table. An id we do not know "
@@ -219,9 +288,10 @@ class MPUTaskSpec(_Model):
         }],
     })
 
-    app_id: str = Field(alias="appId", min_length=1, description="RTC application id.")
-    channel_id: str = Field(alias="channelId", min_length=1,
-                            description="RTC channel to mix.")
+    app_id: RtcId = Field(alias="appId", description="RTC application id.")
+    channel_id: RtcId = Field(alias="channelId",
+                              description="RTC channel to mix (at most 64 letters, digits, "
+                                          "'_' and '-').")
     stream_url: Annotated[str, Field(min_length=1, max_length=MAX_STREAM_URL_LENGTH),
                           AfterValidator(_check_stream_url)] | None = Field(
         default=None, alias="streamURL",
@@ -234,7 +304,7 @@ class MPUTaskSpec(_Model):
                     "Exactly one of streamURL and streamURLFrom.")
     layout: LayoutSpec = Field(description="Layouts, panes and background of the mix.")
     encoding: EncodingSpec = Field(description="Output encoding and billing profile.")
-    subscribe_users: list[Annotated[str, Field(min_length=1)]] = Field(
+    subscribe_users: list[RtcId] = Field(
         default_factory=list, alias="subscribeUsers", max_length=catalogue.MAX_SUBSCRIBE_USERS,
         description="Mix only these users (at most 16); empty mixes everyone.")
     task_id: Annotated[str, Field(min_length=1, max_length=catalogue.MAX_TASK_ID_BYTES,
@@ -339,7 +409,12 @@ def _parse(raw: object) -> SpecResult:
     if not isinstance(raw, Mapping):
         return SpecResult(None, [Problem(ROOT, "must be an object")])
     try:
-        spec = MPUTaskSpec.model_validate(_plain(raw), strict=True, by_alias=True,
+        plain = _plain(raw)
+    except _TooDeep as exc:  # name where it starts, not the 32-level path to the bottom
+        return SpecResult(None, [Problem(field_path(exc.loc[:3]),
+                                         f"nested too deeply (limit {MAX_DEPTH} levels)")])
+    try:
+        spec = MPUTaskSpec.model_validate(plain, strict=True, by_alias=True,
                                           by_name=False, context={_DEFER_RULES: True})
     except ValidationError as exc:
         details = exc.errors(include_url=False)  # input is read for None only, never shown
@@ -348,13 +423,47 @@ def _parse(raw: object) -> SpecResult:
     return SpecResult(None if errors else spec, errors, warnings)
 
 
-def _plain(value: object) -> object:
-    """Mappings (kopf's views included) as dicts, and tuples as lists, all the way down."""
+class _TooDeep(Exception):
+    """A value nested deeper than any spec can be; ``loc`` is filled in while unwinding."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.loc: list[str | int] = []
+
+
+def _plain(value: object, depth: int = 0) -> object:
+    """Mappings (kopf's views included) as dicts, and tuples as lists, all the way down.
+
+    Bounded: a spec is 4 levels deep, so anything past :data:`MAX_DEPTH` (or a cycle) is
+    refused here rather than exhausting the stack, and lists are read up to one item past
+    :data:`MAX_LIST_READ`. Linear in the size of what is read.
+    """
     if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
+        _check_depth(depth)
+        out = {}
+        for key, item in value.items():
+            try:
+                out[key] = _plain(item, depth + 1)
+            except _TooDeep as exc:
+                exc.loc.insert(0, str(key))
+                raise
+        return out
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        _check_depth(depth)
+        items = []
+        for index, item in enumerate(value[:MAX_LIST_READ + 1]):
+            try:
+                items.append(_plain(item, depth + 1))
+            except _TooDeep as exc:
+                exc.loc.insert(0, index)
+                raise
+        return items
     return value
+
+
+def _check_depth(depth: int) -> None:
+    if depth >= MAX_DEPTH:
+        raise _TooDeep
 
 
 def _allowed_names() -> dict[str, list[str]]:

@@ -1,14 +1,29 @@
-"""Operator-wide settings, from environment variables (each documented in the README)."""
+"""Operator-wide settings, from environment variables (each documented in the README).
+
+A bad value stops start-up with one line naming the variable and the rule (the runner
+prints :class:`SettingsError` and exits 2): a typo must not become a NaN poll interval, an
+endpoint that every call fails on, or default credentials offered to every namespace.
+"""
 
 from __future__ import annotations
 
+import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from mpu_operator.core.timing import Timing
-from mpu_operator.rtc.client import DEFAULT_ENDPOINT
+from mpu_operator.rtc.client import DEFAULT_ENDPOINT, ENV_ENDPOINT
 from mpu_operator.rtc.credentials import Credentials
+
+ENV_DEFAULT_CREDENTIALS_NAMESPACES = "MPU_DEFAULT_CREDENTIALS_NAMESPACES"
+ALL_NAMESPACES = "*"
+_NAMESPACE = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+_ENDPOINT_HOST = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?)"
+                            r"(:[0-9]{1,5})?")
+_SHOWN = 80  # characters of a bad value echoed back
 
 
 class SettingsError(ValueError):
@@ -22,9 +37,11 @@ class OperatorConfig:
     timing: Timing = field(default_factory=Timing)
     max_tasks_per_app: int = 10
     secret_cache_seconds: float = 10.0
-    default_credentials_namespaces: frozenset[str] | None = None  # None: every namespace
+    #: Namespaces whose MPUTasks may use ``default_credentials``; None means all.
+    default_credentials_namespaces: frozenset[str] | None = None
 
     def defaults_allowed_in(self, namespace: str) -> bool:
+        """May an MPUTask in ``namespace`` without ``credentialsRef`` use the defaults?"""
         allowed = self.default_credentials_namespaces
         return allowed is None or namespace in allowed
 
@@ -43,14 +60,19 @@ class OperatorConfig:
         except ValueError as exc:  # e.g. an id without a secret; the text names the variable
             raise SettingsError(str(exc)) from None
         return cls(
-            endpoint=environ.get("MPU_RTC_ENDPOINT") or DEFAULT_ENDPOINT,
+            endpoint=_endpoint(environ),
             default_credentials=credentials,
             timing=timing,
-            max_tasks_per_app=int(_float(environ, "MPU_MAX_TASKS_PER_APP", 10, minimum=1)),
+            max_tasks_per_app=_int(environ, "MPU_MAX_TASKS_PER_APP", 10, minimum=1),
             secret_cache_seconds=_float(environ, "MPU_SECRET_CACHE_SECONDS", 10.0, minimum=0.0),
-            default_credentials_namespaces=_namespaces(
-                environ.get("MPU_DEFAULT_CREDENTIALS_NAMESPACES", "")),
+            default_credentials_namespaces=_namespaces(environ),
         )
+
+
+def _shown(name: str, raw: str) -> str:
+    """``NAME='value'`` for a message: repr escapes control characters; long values cut."""
+    value = raw if len(raw) <= _SHOWN else raw[:_SHOWN] + "..."
+    return f"{name}={value!r}"
 
 
 def _float(environ: Mapping[str, str], name: str, default: float, *, minimum: float) -> float:
@@ -60,12 +82,64 @@ def _float(environ: Mapping[str, str], name: str, default: float, *, minimum: fl
     try:
         value = float(raw)
     except ValueError:
-        raise SettingsError(f"{name}={raw!r}: must be a number") from None
+        raise SettingsError(f"{_shown(name, raw)}: must be a number") from None
+    if not math.isfinite(value):  # float() reads "nan", "inf", "1e999"
+        raise SettingsError(f"{_shown(name, raw)}: must be a finite number")
     if value < minimum:
-        raise SettingsError(f"{name}={raw!r}: must be at least {minimum}")
+        raise SettingsError(f"{_shown(name, raw)}: must be at least {minimum}")
     return value
 
 
-def _namespaces(raw: str) -> frozenset[str] | None:
-    names = frozenset(n.strip() for n in raw.split(",") if n.strip())
-    return None if not names or "*" in names else names
+def _int(environ: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
+    raw = environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    text = raw.strip()
+    if not (text.isascii() and text.isdigit() and len(text) <= 9):
+        raise SettingsError(f"{_shown(name, raw)}: must be a whole number "
+                            f"(at least {minimum})")
+    value = int(text)
+    if value < minimum:
+        raise SettingsError(f"{_shown(name, raw)}: must be at least {minimum}")
+    return value
+
+
+def _endpoint(environ: Mapping[str, str]) -> str:
+    """``http(s)://host[:port][/path]``: no spaces, userinfo, query or fragment."""
+    raw = environ.get(ENV_ENDPOINT, "")
+    value = raw.strip()
+    if not value:
+        return DEFAULT_ENDPOINT
+    rule = "must be http(s)://host[:port][/path]"
+    if not re.fullmatch(r"[\x21-\x7e]+", value):
+        raise SettingsError(f"{_shown(ENV_ENDPOINT, raw)}: {rule}, printable ASCII without "
+                            "spaces")
+    scheme, sep, rest = value.partition("://")
+    authority = rest.partition("/")[0]
+    if not sep or scheme.lower() not in ("http", "https") or any(c in rest for c in "?#@") \
+            or not _ENDPOINT_HOST.fullmatch(authority):
+        raise SettingsError(f"{_shown(ENV_ENDPOINT, raw)}: {rule}")
+    try:
+        port = urlsplit(value).port
+    except ValueError:  # out of range, or a bracketed host that is not IPv6
+        port = 0
+    if port is not None and not 1 <= port <= 65535:
+        raise SettingsError(f"{_shown(ENV_ENDPOINT, raw)}: {rule}, port 1-65535")
+    return value
+
+
+def _namespaces(environ: Mapping[str, str]) -> frozenset[str] | None:
+    """The comma list of namespaces that may use the default credentials; None for all."""
+    name = ENV_DEFAULT_CREDENTIALS_NAMESPACES
+    raw = environ.get(name, "")
+    if raw.strip() == "":
+        return None
+    entries = [entry.strip() for entry in raw.split(",")]
+    for entry in entries:
+        if entry != ALL_NAMESPACES and not _NAMESPACE.fullmatch(entry):
+            shown = _shown("entry", entry).removeprefix("entry=")
+            raise SettingsError(
+                f"{name}: entry {shown} must be a namespace name (lower-case letters, digits "
+                f"and '-', at most 63) or '{ALL_NAMESPACES}' for all; entries are "
+                "comma-separated")
+    return None if ALL_NAMESPACES in entries else frozenset(entries)
