@@ -81,9 +81,10 @@ def stream_url_problem(value: str) -> str | None:
     - printable ASCII only: no spaces or control characters (percent-encode the rest);
     - a host that is a DNS name, an IPv4 address or a bracketed IPv6 address, and an
       optional port 1-65535;
-    - no ``user:password@``: the service's push URLs carry their secret in the query
-      (``auth_key``), and a second secret place would be a second place to leak from;
-    - a stream path, and no ``#fragment`` (it never reaches the server).
+    - a stream path.
+
+    ``user:password@`` and a ``#fragment`` are allowed: some ingest servers authenticate
+    that way, the service judges them, and every output redacts them like the query.
     """
     if not isinstance(value, str) or not value:
         return "must not be empty"
@@ -96,14 +97,10 @@ def stream_url_problem(value: str) -> str | None:
     if not sep or scheme.lower() not in STREAM_URL_SCHEMES:
         return _URL_SHAPE
     authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
-    if "@" in authority:
-        return "must not contain user:password@ (the auth key belongs in the query string)"
-    problem = _host_port_problem(authority)
+    problem = _host_port_problem(authority.rpartition("@")[2])
     if problem is not None:
         return problem
-    path, _, after = rest[len(authority):].partition("?")
-    if "#" in path or "#" in after:
-        return "must not have a #fragment"
+    path = re.split(r"[?#]", rest[len(authority):], maxsplit=1)[0]
     return _URL_SHAPE if path.strip("/") == "" else None
 
 
