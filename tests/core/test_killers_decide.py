@@ -110,7 +110,8 @@ def test_confirming_waits_for_the_fast_poll(state: TaskState, incarnation: int, 
 
 
 def test_a_task_state_without_a_task_id_is_a_bug_that_says_so() -> None:
-    with pytest.raises(AssertionError, match="a task state other than None implies a TaskId"):
+    with pytest.raises(AssertionError,
+                       match=r"^a task state other than None implies a TaskId$"):
         decide(situation(Record(state=TaskState.STARTING), poll_in=0))
 
 

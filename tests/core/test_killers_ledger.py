@@ -90,6 +90,12 @@ def test_the_app_id_comes_from_the_spec_then_the_record() -> None:
     assert fresh.app_id == ""
 
 
+def test_a_held_url_without_a_recorded_app_counts_for_the_specs() -> None:
+    status = {"phase": "Running", "taskId": "t", "internal": {"state": "Active", "streamKey": KEY}}
+    [use] = uses_of(body(status=status), LONG_AGO)
+    assert (use.app_id, use.active) == ("app", True)
+
+
 def test_a_held_url_is_counted_for_its_recorded_app_and_owner() -> None:
     status = {"phase": "Running", "taskId": "t",
               "internal": {"state": "Active", "streamKey": KEY, "appId": "app"}}

@@ -34,6 +34,7 @@ UID_1 = "4a49acf8"
     ("", "", "u", U),  # nothing usable left: the digest alone, no leading '-'
     ("", "!!!", "u", U),
     (" ", " x ", "u", f"x-{U}"),
+    ("X", "showX", "u", f"X-showX-{U}"),  # only '-' is trimmed
 ])
 def test_derived_bases_are_exact(namespace: str, name: str, uid: str, expected: str) -> None:
     assert taskid.derive_base(namespace, name, uid) == expected

@@ -159,3 +159,27 @@ def test_a_refused_start_frees_the_state_and_keeps_the_error() -> None:
         state=TaskState.NONE, changed_at=at(-10), error_code="InvalidParam",
         error_message="bad", error_terminal=True, error_generation=9, error_attempts=5,
         next_attempt_at=at(300), **TASK)
+
+
+def test_write_ahead_starts_a_clean_incarnation() -> None:
+    """Everything of the last incarnation that would mislead the next one is reset: its
+    stop (a kept ``stop_requested`` would make the new task's failure look like our own
+    stop), its times, its error; the counters that span incarnations are kept."""
+    ended = Record(task_id="t-1", incarnation=1, state=TaskState.STOPPED, remote_status=5,
+                   started_at=at(-100), stopped_at=at(-20), last_polled_at=at(-20),
+                   changed_at=at(-100), stop_cause=StopCause.REMOTE, stop_requested=True,
+                   applied_immutable="old-i", applied_layout="old-l",
+                   stream_key="rtmp://old/x", app_id="old-app", restart_count=1, failures=3,
+                   **ERROR)
+    d = desired()
+    assert tr.write_ahead(ended, "t-2", 2, d, at(0)) == Record(
+        task_id="t-2", incarnation=2, state=TaskState.STARTING, last_polled_at=at(-20),
+        changed_at=at(0), applied_immutable=d.immutable_fingerprint,
+        applied_layout=d.layout_fingerprint, stream_key=KEY, app_id="app", restart_count=2,
+        failures=3)
+    assert d.immutable_fingerprint and d.layout_fingerprint
+
+
+def test_write_ahead_without_a_known_url_holds_no_key() -> None:
+    record = tr.write_ahead(Record(), "t-1", 1, desired(stream_key=None), at(0))
+    assert record.stream_key is None
