@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: test unit integration lint crd bench e2e run emulator clean
+.PHONY: test unit integration lint crd bench e2e run emulator clean mutation
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ bench: $(STAMP)
 
 e2e: $(STAMP)  ## the integration scenarios against a real kind cluster (needs Docker, kind, kubectl)
 	./tests/e2e/run-kind.sh
+
+mutation: $(STAMP)  ## mutmut over core/ with the core tests (~4 min on 2 cores; not in CI)
+	$(BIN)/python -c 'import mutmut' 2>/dev/null || $(BIN)/python -m pip install --quiet -e '.[test,mutation]'
+	$(BIN)/python tools/mutation.py
 
 run: $(STAMP)
 	$(BIN)/mpu-operator run --all-namespaces --verbose

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mpu_operator.catalogue import RemoteStatus
-from mpu_operator.emulator.clock import FakeClock, rfc3339
+from mpu_operator.emulator.clock import FakeClock
 from mpu_operator.emulator.config import EmulatorConfig
 from mpu_operator.emulator.errors import ApiError, ControlError
 from mpu_operator.emulator.model import Layout, StartSpec
@@ -73,7 +73,8 @@ def test_idle_stop_happens_exactly_idle_seconds_after_the_channel_empties(
     clock.advance(0.002)
     assert state.status("app", "t1") is RemoteStatus.CHANNEL_STOPPED
     record = state.tasks_json()[0]
-    assert record["stoppedAt"] == rfc3339(emptied + timedelta(seconds=120))
+    assert emptied == T0 + timedelta(seconds=205)
+    assert record["stoppedAt"] == "2026-01-02T03:09:30.678901Z"  # emptied + 120 s, written out
     assert record["history"][-1]["action"] == "emulator:idle-stop"
 
 

@@ -53,8 +53,16 @@ def test_start_sends_every_parameter_form_encoded(fake_rtc: FakeRTC, creds: Cred
     (sent,) = fake_rtc.received
     assert rid and sent.method == "POST" and sent.path == "/"
     assert sent.content_type == "application/x-www-form-urlencoded"
-    expected = {"Action": "StartMPUTask", **START.to_query(), "SecurityToken": creds.security_token,
-                "AccessKeyId": KEY_ID, "Format": "JSON", "Version": "2018-01-11"}
+    expected = {  # written out: START.to_query() would agree with itself if it dropped one
+        "Action": "StartMPUTask", "AppId": "app1", "ChannelId": "room 1", "TaskId": "task-1",
+        "StreamURL": STREAM_URL, "MediaEncode": "20", "TaskProfile": "4IN_720P",
+        "LayoutIds.1": "1", "LayoutIds.2": "2", "LayoutIds.3": "5", "CropMode": "1",
+        "BackgroundColor": "65280", "UserPanes.1.PaneId": "0", "UserPanes.1.UserId": "alice",
+        "UserPanes.1.SourceType": "camera", "UserPanes.2.PaneId": "1",
+        "UserPanes.2.UserId": "bob", "UserPanes.2.SourceType": "shareScreen",
+        "SubSpecUsers.1": "alice", "SubSpecUsers.2": "bob",
+        "SecurityToken": creds.security_token, "AccessKeyId": KEY_ID, "Format": "JSON",
+        "Version": "2018-01-11"}
     assert {k: sent.params.get(k) for k in expected} == expected
     assert sent.params["StreamURL"] == STREAM_URL  # sent exactly, auth query included
 
