@@ -192,13 +192,13 @@ def test_a_missing_secret_waits_with_the_shells_reason_and_message() -> None:
 ])
 def test_gate_and_quota_waits_are_exact(record: Record, phase: Phase) -> None:
     d = desired(restart_policy="Always")
-    assert decide(situation(record, d, gate=InUse(OTHER))) == Wait(
+    assert decide(situation(record, d, gate=InUse(OTHER), namespace="ns")) == Wait(
         phase, "StreamURLInUse", "the stream URL is in use by MPUTask ns/older", at(5))
     assert decide(situation(record, d, gate=CoolingDown(at(7)))) == Wait(
         phase, "StreamURLCoolingDown",
         "the stream URL is cooling down until 2026-11-25T12:00:07Z (the service forbids "
         "reuse within 10 s of a stop)", at(7))
-    assert decide(situation(record, d, gate=Queued(OTHER))) == Wait(
+    assert decide(situation(record, d, gate=Queued(OTHER), namespace="ns")) == Wait(
         phase, "StreamURLQueued", "the stream URL goes first to the older MPUTask ns/older",
         at(5))
     assert decide(situation(record, d, quota_ok=False)) == Wait(

@@ -14,7 +14,12 @@ from typing import Any
 
 import pytest
 
-from mpu_operator.core.fingerprint import immutable_fingerprint, layout_fingerprint
+from mpu_operator.core.fingerprint import (
+    current_immutable,
+    immutable_fingerprint,
+    layout_fingerprint,
+    legacy_immutable_fingerprint,
+)
 from mpu_operator.rtc.params import LayoutParams, StartParams, UserPane
 
 LAYOUT = LayoutParams((1, 6), crop_mode=1, background_color=255,
@@ -29,8 +34,13 @@ NOT_IMMUTABLE = {"layout": "UpdateMPULayout changes it live (layout_fingerprint)
 
 
 def test_the_pinned_values_hold() -> None:
+    """A changed formula restarts every live task on upgrade: these must not move. The
+    legacy value is what 0.1.0 stored in status; it must still be recognised."""
     assert layout_fingerprint(LAYOUT) == "98117540590b9132"
-    assert immutable_fingerprint(START, BASE) == "8474b0bc47c78f0e"
+    assert immutable_fingerprint(START, BASE) == "921e8cb4251ccd90"
+    assert legacy_immutable_fingerprint(START, BASE) == "8474b0bc47c78f0e"
+    assert current_immutable(START, BASE, "8474b0bc47c78f0e") == "8474b0bc47c78f0e"
+    assert current_immutable(START, BASE, "0000000000000000") == "921e8cb4251ccd90"
 
 
 def _other(value: Any) -> Any:
@@ -61,12 +71,12 @@ def test_subscriber_order_matters_but_the_auth_key_does_not() -> None:
     swapped = dataclasses.replace(START, subscribe_users=("bob", "alice"))
     assert immutable_fingerprint(swapped, BASE) != immutable_fingerprint(START, BASE)
     rotated = dataclasses.replace(START, stream_url=START.stream_url.replace("=S", "=T"))
-    assert immutable_fingerprint(rotated, BASE) == "8474b0bc47c78f0e"
+    assert immutable_fingerprint(rotated, BASE) == "921e8cb4251ccd90"
 
 
 def test_a_layout_change_is_not_an_immutable_change() -> None:
     moved = dataclasses.replace(START, layout=dataclasses.replace(LAYOUT, crop_mode=2))
-    assert immutable_fingerprint(moved, BASE) == "8474b0bc47c78f0e"
+    assert immutable_fingerprint(moved, BASE) == "921e8cb4251ccd90"
 
 
 @pytest.mark.parametrize("name", [f.name for f in dataclasses.fields(LayoutParams)])

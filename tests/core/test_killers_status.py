@@ -74,7 +74,7 @@ def test_not_streaming_says_what_the_service_reports(record: Record, message: st
     (Phase.STOPPED, True, "False"),
     (Phase.RUNNING, True, "False"),  # still running although suspend is asked
     (Phase.WAITING, False, "True"),
-    (Phase.STOPPED, False, "False"),
+    (Phase.STOPPED, False, "True"),  # ended as its restartPolicy says: done, like a Job
     (Phase.FAILED, False, "False"),
 ])
 def test_ready_means_the_declared_state_is_reached(phase: Phase, suspend: bool,

@@ -72,9 +72,10 @@ def test_a_vanished_task_is_an_outside_stop_of_its_own_kind() -> None:
         **TASK)
 
 
-def test_a_vanished_write_ahead_never_started() -> None:
+def test_a_vanished_write_ahead_is_kept_and_resent() -> None:
     assert tr.vanished(STARTING, at(0), TIMING) == Record(
-        state=TaskState.NONE, last_polled_at=at(0), changed_at=at(-10), **TASK)
+        state=TaskState.STARTING, last_polled_at=at(0), changed_at=at(-10),
+        retry_start=True, unconfirmed_since=at(0), **TASK)
 
 
 def test_a_stopped_task_stays_as_it_was_stopped() -> None:

@@ -111,7 +111,8 @@ def test_the_status_layout_is_the_documented_one() -> None:
     assert set(status["internal"]) == {
         "state", "changedAt", "stopCause", "stopRequested", "appliedImmutable",
         "appliedLayout", "streamKey", "appId", "failures", "errorCode", "errorMessage",
-        "errorTerminal", "errorGeneration", "errorAttempts"}
+        "errorTerminal", "errorGeneration", "errorAttempts", "retryStart",
+        "unconfirmedSince", "credentialsSecret"}
 
 
 def test_a_written_status_reads_back_field_by_field() -> None:
