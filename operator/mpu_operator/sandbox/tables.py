@@ -53,6 +53,8 @@ def _columns(rt: ResourceType, crd_version: Body | None) -> list[tuple[Body, Cel
         printer = crd_version.get("additionalPrinterColumns")
         if printer:
             return [name, *(_crd_column(col) for col in printer)]
+    if rt.kind == "Event":  # the event printer: Name last, shown with -o wide only
+        return [*_BUILT_IN["Event"], ({**_NAME_COLUMN, "priority": 1}, name[1])]
     return [name, *_BUILT_IN.get(rt.kind, _AGE_ONLY)]
 
 
