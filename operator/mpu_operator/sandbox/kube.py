@@ -1,27 +1,40 @@
 """A Kubernetes API server stand-in: kmock's emulator with the apiserver semantics we rely on.
 
-The operator's integration tests run real kopf against this over loopback HTTP. kmock 0.8's
-``KubernetesEmulator`` stores objects as plain dicts; kopf needs more of the apiserver than
-that. :class:`KubeEmulator` keeps kmock's routing, discovery, reactions (fault injection)
-and ``objects`` history, and replaces the object semantics. Each fix is one method below,
-with the deviation it fixes in its docstring; the rules themselves are pure functions in
-:mod:`mpu_operator.sandbox.rules`; ``tests/kube/`` pins every one of them.
+The operator's integration tests run real kopf against this over loopback HTTP, and
+``mpu-operator sandbox`` serves it to real kubectl. kmock 0.8's ``KubernetesEmulator``
+stores objects as plain dicts; kopf and kubectl need more of the apiserver than that.
+:class:`KubeEmulator` keeps kmock's routing, reactions (fault injection) and ``objects``
+history, and replaces the object semantics and the documents kubectl reads. Each fix is
+one method below, with the deviation it fixes in its docstring; the rules themselves are
+pure functions in :mod:`mpu_operator.sandbox.rules` (discovery, OpenAPI and Tables in
+their own modules); ``tests/kube/`` and ``tests/sandbox/`` pin them.
+
+What kubectl gets: legacy discovery, ``/version``, OpenAPI v3 (``explain``; a
+``fieldValidation`` parameter on every PATCH so kubectl leaves validation to the server),
+``Table`` answers (a CRD's ``additionalPrinterColumns``; on GET, LIST and WATCH), Event
+field selectors (``describe``), JSON watch streams (``wait``, ``delete``, ``get -w``) and
+protobuf POST/PUT bodies of Namespaces and Secrets (``create namespace``/``secret``).
 
 Fidelity — what still differs from a real kube-apiserver (check here before trusting a
 passing test for behaviour that depends on these):
 
-* The served resources are a fixed table (:mod:`mpu_operator.sandbox.resources`). Creating a CRD
-  stores it but serves nothing new; there is no schema validation, defaulting or pruning
-  from ``openAPIV3Schema`` and no CEL ``x-kubernetes-validations`` (a real server rejects
-  or prunes what the CRD does not allow: run ``mpu-operator validate`` in such tests).
-  Core objects (Secrets, Events) are not validated either.
+* The served resources are a fixed table (:mod:`mpu_operator.sandbox.resources`).
+  Creating a CRD serves nothing new; a stored CRD only lends a type of the table its
+  printer columns, its OpenAPI schema and its admission. Admission (schema types, enums,
+  ranges, patterns, required, defaults, pruning, CEL ``x-kubernetes-validations``) is done
+  by the optional :mod:`mpu_operator.sandbox.admission` when it is importable and the CRD
+  has a schema; otherwise custom resources are stored as sent (the tests' default: no CRD;
+  run ``mpu-operator validate`` where it matters). Core objects are not validated.
+* ``fieldValidation`` is accepted but not enforced: unknown fields are pruned (or kept,
+  without admission), never a 400 "strict decoding error" as with ``Strict``.
 * resourceVersions are decimal integers in one cluster-wide sequence, as etcd revisions
   happen to be; the API calls them opaque strings, so operator code must not order them.
 * Changes reach watchers at once; a real apiserver delivers them milliseconds to seconds
   later, so a test that passes only thanks to that promptness may flake on a cluster.
 * No authentication, RBAC or admission webhooks: every request is allowed.
 * LIST returns one page (``limit``/``continue`` ignored). ``labelSelector`` supports
-  equality and existence only; ``fieldSelector`` only ``metadata.name``/``namespace``.
+  equality and existence only; ``fieldSelector`` ``metadata.name``/``namespace`` plus
+  ``involvedObject.*``, ``reason``, ``type``, ``source`` on Events, ``type`` on Secrets.
 * WATCH never sends BOOKMARK events and ignores ``sendInitialEvents``; history lives in
   memory and answers 410 Gone only beyond ``history_limit`` events (a real server compacts
   after ~5 minutes). ``timeoutSeconds`` is honoured; without it streams last until closed.
@@ -29,13 +42,17 @@ passing test for behaviour that depends on these):
   replaced, not merged by key); server-side apply is rejected with 415; no managedFields.
 * Namespaces are deleted at once (no ``Terminating`` phase) and their objects stay;
   there is no garbage collection by ``ownerReferences``.
-* DeleteOptions (grace period, preconditions, propagation) and ``dryRun`` are ignored.
+* DeleteOptions (grace period, preconditions, propagation) and ``dryRun`` are ignored:
+  ``kubectl apply --dry-run=server`` WRITES here.
 * A POST body without ``apiVersion``/``kind`` is completed rather than rejected.
 * Events are stored as posted: no series/aggregation, no TTL.
 * A request answered by a kmock reaction (``kube.emulator[...] << 500``) changes nothing:
   injected faults are writes the server refused (stock kmock applies them anyway).
 * Writing to ``.objects`` directly bypasses all of the above (no resourceVersion, no events).
-* Discovery lists the full verb set for every resource and subresource.
+* Discovery: no aggregated discovery (kubectl falls back to the legacy documents); every
+  resource lists the full verb set. No ``/openapi/v2`` (404); OpenAPI v3 schemas of core
+  kinds are short. Table columns of core kinds follow kube-apiserver's printers, trimmed.
+* Responses are always JSON (protobuf is accepted only in the request bodies above).
 """
 from __future__ import annotations
 
