@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: test unit integration lint crd bench e2e run emulator clean mutation
+.PHONY: test unit integration lint crd bench e2e run emulator demo clean mutation
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,9 @@ run: $(STAMP)
 
 emulator: $(STAMP)
 	$(BIN)/mpu-operator emulator
+
+demo: $(STAMP)  ## the life of an MPUTask with real kubectl, on the sandbox (no cluster needed)
+	$(BIN)/python -m mpu_operator.sandbox.demo
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -20,10 +20,10 @@ from pathlib import Path
 
 from mpu_operator.emulator.config import EmulatorConfig
 from mpu_operator.emulator.harness import EmulatorThread
+from mpu_operator.sandbox.kube import KubeEmulator
+from mpu_operator.sandbox.serve import ServerThread
 from tests.operator.harness import KIND, OperatorProcess, kubeconfig_for, manifest, parse
 from tests.support.cluster import Cluster
-from tests.support.kube_emulator import KubeEmulator
-from tests.support.serving import ServerThread
 
 N = 40
 QPS = 10

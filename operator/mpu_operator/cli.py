@@ -1,4 +1,4 @@
-"""The ``mpu-operator`` command: run, crd, validate, emulator.
+"""The ``mpu-operator`` command: run, crd, validate, emulator, sandbox.
 
 Each subcommand imports its module lazily so that ``validate`` in a GitOps pipeline does not
 pay for kopf and the Kubernetes client.
@@ -46,6 +46,13 @@ def _parser() -> argparse.ArgumentParser:
     emu.add_argument("--fault-hold-seconds", type=float, default=30.0,
                      help="how long a timeout fault holds a call before dropping it")
     emu.add_argument("-v", "--verbose", action="store_true")
+
+    sandbox = sub.add_parser(
+        "sandbox", help="the whole system on this machine: a Kubernetes API for kubectl, the"
+                        " RTC emulator and the operator (needs the [sandbox] extra)")
+    from mpu_operator.sandbox.arguments import add_arguments
+
+    add_arguments(sandbox)
     return parser
 
 
@@ -64,6 +71,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from mpu_operator.emulator.server import main as emulator_main
 
         return emulator_main(args)
+    if args.command == "sandbox":
+        from mpu_operator.sandbox.arguments import run_sandbox
+
+        return run_sandbox(args)
     from mpu_operator.controller.runner import run
 
     return run(namespaces=args.namespace, all_namespaces=args.all_namespaces,

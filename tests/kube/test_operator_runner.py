@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from mpu_operator.sandbox.kube import KubeEmulator
 from tests.kube.dummy_operator import make_registry
 from tests.support.cluster import Cluster
-from tests.support.kube_emulator import KubeEmulator
 from tests.support.operator_runner import OperatorRunner
 
 pytestmark = [pytest.mark.integration]

@@ -7,8 +7,8 @@ import kmock
 import pytest
 import requests
 
+from mpu_operator.sandbox.kube import KubeEmulator
 from tests.support.cluster import ApiError, Cluster
-from tests.support.kube_emulator import KubeEmulator
 
 pytestmark = [pytest.mark.integration]
 MPUTASKS = kmock.resource("mpu-operator.io", "v1alpha1", "mputasks")

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from mpu_operator.sandbox.kube import KubeEmulator
 from tests.support.cluster import Cluster
-from tests.support.kube_emulator import KubeEmulator
 
 pytestmark = [pytest.mark.integration]
 portable = pytest.mark.portable

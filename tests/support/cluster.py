@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 import requests
 
-from tests.support.resources import (
+from mpu_operator.sandbox.resources import (
     DEFAULT_RESOURCES,
     EVENTS,
     NAMESPACES,

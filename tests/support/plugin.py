@@ -5,7 +5,7 @@
 Fixtures:
 
 * ``kube`` — a :class:`~tests.support.cluster.Cluster` on a fresh API stand-in
-  (:class:`~tests.support.kube_emulator.KubeEmulator` on 127.0.0.1, own thread) per test.
+  (:class:`~mpu_operator.sandbox.kube.KubeEmulator` on 127.0.0.1, own thread) per test.
   For tests marked ``portable`` or ``e2e``, and only when ``MPU_E2E_KUBECONFIG`` names a
   kubeconfig, it is the real cluster of that kubeconfig instead (``make e2e``).
 * ``kube_emulator`` — the stand-in behind ``kube`` (kmock reactions, change log,
@@ -22,9 +22,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from mpu_operator.sandbox.kube import KubeEmulator
+from mpu_operator.sandbox.serve import ServerThread
 from tests.support.cluster import Cluster
-from tests.support.kube_emulator import KubeEmulator
-from tests.support.serving import ServerThread
 
 E2E_KUBECONFIG = "MPU_E2E_KUBECONFIG"
 

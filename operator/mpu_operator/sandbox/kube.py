@@ -1,27 +1,40 @@
 """A Kubernetes API server stand-in: kmock's emulator with the apiserver semantics we rely on.
 
-The operator's integration tests run real kopf against this over loopback HTTP. kmock 0.8's
-``KubernetesEmulator`` stores objects as plain dicts; kopf needs more of the apiserver than
-that. :class:`KubeEmulator` keeps kmock's routing, discovery, reactions (fault injection)
-and ``objects`` history, and replaces the object semantics. Each fix is one method below,
-with the deviation it fixes in its docstring; the rules themselves are pure functions in
-:mod:`tests.support.kube_rules`; ``tests/kube/`` pins every one of them.
+The operator's integration tests run real kopf against this over loopback HTTP, and
+``mpu-operator sandbox`` serves it to real kubectl. kmock 0.8's ``KubernetesEmulator``
+stores objects as plain dicts; kopf and kubectl need more of the apiserver than that.
+:class:`KubeEmulator` keeps kmock's routing, reactions (fault injection) and ``objects``
+history, and replaces the object semantics and the documents kubectl reads. Each fix is
+one method below, with the deviation it fixes in its docstring; the rules themselves are
+pure functions in :mod:`mpu_operator.sandbox.rules` (discovery, OpenAPI and Tables in
+their own modules); ``tests/kube/`` and ``tests/sandbox/`` pin them.
+
+What kubectl gets: legacy discovery, ``/version``, OpenAPI v3 (``explain``; a
+``fieldValidation`` parameter on every PATCH so kubectl leaves validation to the server),
+``Table`` answers (a CRD's ``additionalPrinterColumns``; on GET, LIST and WATCH), Event
+field selectors (``describe``), JSON watch streams (``wait``, ``delete``, ``get -w``) and
+protobuf POST/PUT bodies of Namespaces and Secrets (``create namespace``/``secret``).
 
 Fidelity — what still differs from a real kube-apiserver (check here before trusting a
 passing test for behaviour that depends on these):
 
-* The served resources are a fixed table (:mod:`tests.support.resources`). Creating a CRD
-  stores it but serves nothing new; there is no schema validation, defaulting or pruning
-  from ``openAPIV3Schema`` and no CEL ``x-kubernetes-validations`` (a real server rejects
-  or prunes what the CRD does not allow: run ``mpu-operator validate`` in such tests).
-  Core objects (Secrets, Events) are not validated either.
+* The served resources are a fixed table (:mod:`mpu_operator.sandbox.resources`).
+  Creating a CRD serves nothing new; a stored CRD only lends a type of the table its
+  printer columns, its OpenAPI schema and its admission. Admission (schema types, enums,
+  ranges, patterns, required, defaults, pruning, CEL ``x-kubernetes-validations``) is done
+  by the optional :mod:`mpu_operator.sandbox.admission` when it is importable and the CRD
+  has a schema; otherwise custom resources are stored as sent (the tests' default: no CRD;
+  run ``mpu-operator validate`` where it matters). Core objects are not validated.
+* ``fieldValidation`` is accepted but not enforced: unknown fields are pruned (or kept,
+  without admission), never a 400 "strict decoding error" as with ``Strict``.
 * resourceVersions are decimal integers in one cluster-wide sequence, as etcd revisions
   happen to be; the API calls them opaque strings, so operator code must not order them.
 * Changes reach watchers at once; a real apiserver delivers them milliseconds to seconds
   later, so a test that passes only thanks to that promptness may flake on a cluster.
 * No authentication, RBAC or admission webhooks: every request is allowed.
 * LIST returns one page (``limit``/``continue`` ignored). ``labelSelector`` supports
-  equality and existence only; ``fieldSelector`` only ``metadata.name``/``namespace``.
+  equality and existence only; ``fieldSelector`` ``metadata.name``/``namespace`` plus
+  ``involvedObject.*``, ``reason``, ``type``, ``source`` on Events, ``type`` on Secrets.
 * WATCH never sends BOOKMARK events and ignores ``sendInitialEvents``; history lives in
   memory and answers 410 Gone only beyond ``history_limit`` events (a real server compacts
   after ~5 minutes). ``timeoutSeconds`` is honoured; without it streams last until closed.
@@ -29,13 +42,17 @@ passing test for behaviour that depends on these):
   replaced, not merged by key); server-side apply is rejected with 415; no managedFields.
 * Namespaces are deleted at once (no ``Terminating`` phase) and their objects stay;
   there is no garbage collection by ``ownerReferences``.
-* DeleteOptions (grace period, preconditions, propagation) and ``dryRun`` are ignored.
+* DeleteOptions (grace period, preconditions, propagation) and ``dryRun`` are ignored:
+  ``kubectl apply --dry-run=server`` WRITES here.
 * A POST body without ``apiVersion``/``kind`` is completed rather than rejected.
 * Events are stored as posted: no series/aggregation, no TTL.
 * A request answered by a kmock reaction (``kube.emulator[...] << 500``) changes nothing:
   injected faults are writes the server refused (stock kmock applies them anyway).
 * Writing to ``.objects`` directly bypasses all of the above (no resourceVersion, no events).
-* Discovery lists the full verb set for every resource and subresource.
+* Discovery: no aggregated discovery (kubectl falls back to the legacy documents); every
+  resource lists the full verb set. No ``/openapi/v2`` (404); OpenAPI v3 schemas of core
+  kinds are short. Table columns of core kinds follow kube-apiserver's printers, trimmed.
+* Responses are always JSON (protobuf is accepted only in the request bodies above).
 """
 from __future__ import annotations
 
@@ -43,6 +60,8 @@ import asyncio
 import bisect
 import copy
 import dataclasses
+import importlib
+import logging
 import re
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -53,8 +72,24 @@ from kmock._internal import parsing
 from kmock._internal.rendering import Response  # not re-exported; needed for 201 Created
 from typing_extensions import override
 
-from tests.support import kube_rules as rules
-from tests.support.resources import DEFAULT_RESOURCES, ResourceType
+from mpu_operator.sandbox import discovery, openapi, protobuf, rules, tables
+from mpu_operator.sandbox.resources import CRDS, DEFAULT_RESOURCES, ResourceType
+
+logger = logging.getLogger(__name__)
+
+
+def _load_admission() -> Any:
+    """Schema, defaults, pruning and CEL rules from the CRD live in an optional module; without
+    it (or without its CEL library) custom resources are stored as sent, and we say so."""
+    try:
+        return importlib.import_module("mpu_operator.sandbox.admission")
+    except ImportError as e:
+        if e.name != "mpu_operator.sandbox.admission":
+            logger.warning("CRD schema validation is off: %s", e)
+        return None
+
+
+_admission = _load_admission()
 
 Body = dict[str, Any]
 _VERBS = {"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"}
@@ -106,6 +141,8 @@ class KubeEmulator(kmock.KubernetesEmulator):
         """Discovery for exactly our resource table (kopf waits for namespaces and events)."""
         super().__attrs_post_init__()
         self.fallback[kmock.method.PUT] << self._serve_replace
+        self.fallback["get", re.compile(r"/openapi/v3/.+")] << self._serve_openapi_doc
+        self.fallback["get /openapi/v3"] << self._serve_openapi_root
         for rt in self.resource_types:
             self.resources[kmock.resource(rt.group, rt.version, rt.plural)] = kmock.ResourceInfo(
                 kind=rt.kind, singular=rt.singular, namespaced=rt.namespaced, verbs=_VERBS,
@@ -113,6 +150,56 @@ class KubeEmulator(kmock.KubernetesEmulator):
                 subresources={"status"} if rt.status_subresource else set())
         for name in self.initial_namespaces:
             self._create(self._type_by_kind("Namespace"), None, {"metadata": {"name": name}})
+
+    # --- discovery and OpenAPI (what kubectl reads before anything else) ---------------
+
+    @override
+    async def _serve_server_version(self, request: kmock.Request) -> Body:
+        return dict(discovery.SERVER_VERSION)
+
+    @override
+    async def _serve_api(self, request: kmock.Request) -> Body:
+        return discovery.core_versions()
+
+    @override
+    async def _serve_apis(self, request: kmock.Request) -> Body:
+        return discovery.group_list(self.resource_types)
+
+    @override
+    async def _serve_group(self, request: kmock.Request) -> Body:
+        group = request.resource.group if request.resource is not None else ""
+        if not discovery.has_group(self.resource_types, str(group)):
+            raise rules.api_error(404, "NotFound", "the server could not find the requested"
+                                  " resource")
+        return discovery.group(self.resource_types, str(group))
+
+    @override
+    async def _serve_version(self, request: kmock.Request) -> Body:
+        res = request.resource
+        found = res and discovery.resource_list(self.resource_types, str(res.group),
+                                                str(res.version))
+        if not found:
+            raise rules.api_error(404, "NotFound", "the server could not find the requested"
+                                  " resource")
+        return found
+
+    async def _serve_openapi_root(self, request: kmock.Request) -> Body:
+        return openapi.root(self.resource_types, self.crd_version)
+
+    async def _serve_openapi_doc(self, request: kmock.Request) -> Body:
+        key = request.url.path.removeprefix("/openapi/v3/").strip("/")
+        doc = openapi.document(self.resource_types, key, self.crd_version)
+        if doc is None:
+            raise rules.api_error(404, "NotFound", f"no OpenAPI document for {key!r}")
+        return doc
+
+    def crd_version(self, rt: ResourceType) -> Body | None:
+        """The stored CRD's entry for ``rt``'s version: its schema and printer columns."""
+        if not rt.custom or rt == CRDS:
+            return None
+        crd = self._get(CRDS, None, f"{rt.plural}.{rt.group}")
+        versions = ((crd or {}).get("spec") or {}).get("versions") or []
+        return next((v for v in versions if v.get("name") == rt.version), None)
 
     # --- public, for tests -------------------------------------------------------------
 
@@ -240,12 +327,13 @@ class KubeEmulator(kmock.KubernetesEmulator):
         URL, generateName, no status for types with the status subresource; 409 on a clash;
         404 in a namespace that does not exist. Answers 201 Created, as the apiserver."""
         rt = self._type_of(request)
-        if not isinstance(request.data, dict):
+        body = _body(request)
+        if not isinstance(body, dict):
             raise rules.api_error(400, "BadRequest", "the request body must be a JSON object")
         if rt.namespaced and request.namespace is None:
             raise rules.api_error(405, "MethodNotAllowed", f"{rt.plural} is namespaced: POST"
                                   " to /namespaces/{namespace}/" + rt.plural)
-        return Response(status=201, payload=self._create(rt, request.namespace, request.data))
+        return Response(status=201, payload=self._create(rt, request.namespace, body))
 
     def _create(self, rt: ResourceType, namespace: str | None, body: Body) -> Body:
         meta = body.get("metadata") or {}
@@ -263,10 +351,26 @@ class KubeEmulator(kmock.KubernetesEmulator):
             raise rules.api_error(409, "AlreadyExists", f'{rt.plural} "{name}" already exists',
                                   name=name, group=rt.group, kind=rt.plural)
         body = {**body, "metadata": {**meta, "name": name}}
+        body = self._admit(rt, {**body, "metadata": {**body["metadata"], "namespace": namespace}}
+                           if rt.namespaced else body, None)
         obj = rules.new_object(rt, body, namespace, int(self._next_revision()))
         self._store(rt, obj)
         self._record(rt, "ADDED", obj)
         return obj
+
+    def _admit(self, rt: ResourceType, obj: Body, old: Body | None) -> Body:
+        """The CRD's schema (types, enums, ranges, patterns, required), defaults, pruning and
+        ``x-kubernetes-validations`` rules, by :mod:`mpu_operator.sandbox.admission` when it
+        is installed; 422 Invalid with one cause per field, as the apiserver answers."""
+        version = self.crd_version(rt)
+        if _admission is None or version is None or not (version.get("schema") or {}).get(
+                "openAPIV3Schema"):
+            return obj
+        crd = self._get(CRDS, None, f"{rt.plural}.{rt.group}") or {}
+        admitted, errors = _admission.admit(crd, obj, old)
+        if errors:
+            raise rules.refused(rt, str((obj.get("metadata") or {}).get("name", "")), errors)
+        return admitted
 
     def _check_identity(self, rt: ResourceType, namespace: str | None, body: Body) -> None:
         body_ns = (body.get("metadata") or {}).get("namespace")
@@ -285,20 +389,31 @@ class KubeEmulator(kmock.KubernetesEmulator):
     # --- GET, LIST ---------------------------------------------------------------------
 
     async def _serve_fetch(self, request: kmock.Request) -> Body:
-        """GET of one object (also via ``/status``), 404 with a proper Status if absent."""
-        return self._require(self._type_of(request, subresource_ok=True), request)
+        """GET of one object (also via ``/status``), 404 with a proper Status if absent; a
+        ``Table`` if the client asks for one (``kubectl get NAME``)."""
+        rt = self._type_of(request, subresource_ok=True)
+        obj = self._require(rt, request)
+        return self._as_table(request, rt, [obj]) if tables.wants_table(request.headers) else obj
 
     async def _serve_list(self, request: kmock.Request) -> Body:
-        """LIST with a real cluster-wide resourceVersion (stock kmock: a placeholder)."""
+        """LIST with a real cluster-wide resourceVersion (stock kmock: a placeholder); a
+        ``Table`` with the CRD's printer columns if the client asks for one (``kubectl get``)."""
         rt = self._type_of(request)
         match = self._matcher(request)
+        items = [obj for obj in self._all(rt, request.namespace) if match(obj)]
+        if tables.wants_table(request.headers):
+            return self._as_table(request, rt, items)
         return {"apiVersion": rt.api_version, "kind": f"{rt.kind}List",
-                "metadata": {"resourceVersion": str(self._revision)},
-                "items": [obj for obj in self._all(rt, request.namespace) if match(obj)]}
+                "metadata": {"resourceVersion": str(self._revision)}, "items": items}
+
+    def _as_table(self, request: kmock.Request, rt: ResourceType, objs: list[Body]) -> Body:
+        return tables.table(rt, objs, self.crd_version(rt), str(self._revision),
+                            request.params.get("includeObject", "Metadata"))
 
     def _matcher(self, request: kmock.Request) -> Callable[[Body], bool]:
         labels = rules.label_matcher(request.params.get("labelSelector", ""))
-        fields = rules.field_matcher(request.params.get("fieldSelector", ""))
+        rt = self._type_of(request, subresource_ok=True)
+        fields = rules.field_matcher(request.params.get("fieldSelector", ""), rt.kind)
         name = request.name
         return lambda obj: labels(obj) and fields(obj) and name in (None, obj["metadata"]["name"])
 
@@ -318,7 +433,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
         """PUT: a full replacement; custom resources require a resourceVersion (422)."""
         rt = self._type_of(request, subresource_ok=True)
         current = self._require(rt, request)
-        body = request.data
+        body = _body(request)
         if not isinstance(body, dict) or (body.get("metadata") or {}).get("name") != request.name:
             raise rules.api_error(400, "BadRequest", "the name of the object does not match"
                                   " the name on the URL")
@@ -338,6 +453,8 @@ class KubeEmulator(kmock.KubernetesEmulator):
         """
         rules.check_precondition(rt, current, new)
         result = rules.updated_object(rt, current, new, sub)
+        if result != current:
+            result = self._admit(rt, result, current)
         if result == current:
             return current
         if rt.custom and rules.spec_changed(rt, current, result):
@@ -379,15 +496,23 @@ class KubeEmulator(kmock.KubernetesEmulator):
 
     # --- WATCH --------------------------------------------------------------------------
 
-    async def _serve_watch(self, request: kmock.Request) -> AsyncIterator[Any]:
+    async def _serve_watch(  # type: ignore[override]  # a Response wrapping the stream
+            self, request: kmock.Request) -> Response:
         """WATCH that honours ``?resourceVersion=`` and loses nothing.
 
         Stock kmock replays every object as ADDED whatever the resourceVersion, and takes
         its snapshot before subscribing (a change in between is lost). Here, without a
         resourceVersion (or with "0") the snapshot and the log position are taken together,
         then only later changes follow; with one, only changes after it are sent, or a 410
-        ``Expired`` error event if it is older than the retained history.
+        ``Expired`` error event if it is older than the retained history. Sent as
+        ``application/json`` (kubectl's watch decoder refuses kmock's octet-stream).
         """
+        stream = self._watch_events(request)
+        first = await anext(stream)  # the checks above the first yield, before any header
+        return Response(payload=_prepend(first, stream),
+                        headers={"Content-Type": "application/json"})
+
+    async def _watch_events(self, request: kmock.Request) -> AsyncIterator[Any]:
         rt = self._type_of(request)
         match, epoch = self._matcher(request), self._epoch
         since = request.params.get("resourceVersion") or "0"
@@ -396,10 +521,11 @@ class KubeEmulator(kmock.KubernetesEmulator):
         position = int(since) if since != "0" else self._revision
         initial = [] if since != "0" else self._all(rt, request.namespace)
         deadline = self._deadline(request)
+        shape = self._watch_shape(request, rt)
         yield b""  # send the headers now, as the apiserver does
         for obj in initial:
             if match(obj):
-                yield {"type": "ADDED", "object": obj}
+                yield {"type": "ADDED", "object": shape(obj)}
         while epoch == self._epoch:
             if position < self._compacted:
                 yield _expired(position, self._compacted)
@@ -408,9 +534,16 @@ class KubeEmulator(kmock.KubernetesEmulator):
             for change in changes:
                 position = change.revision
                 if self._is_watched(rt, request.namespace, match, change):
-                    yield {"type": change.type, "object": copy.deepcopy(change.object)}
+                    yield {"type": change.type, "object": shape(copy.deepcopy(change.object))}
             if not changes and not await _wait(tick, deadline):
                 return
+
+    def _watch_shape(self, request: kmock.Request, rt: ResourceType) -> Callable[[Body], Body]:
+        """``kubectl get -w`` watches with Table accepted: each event's object is a one-row
+        Table (the first one with the column definitions, as the apiserver sends them)."""
+        if not tables.wants_table(request.headers):
+            return lambda obj: obj
+        return lambda obj: self._as_table(request, rt, [obj])
 
     def _changes_after(self, position: int) -> list[Change]:
         return self._changes[bisect.bisect_right(self._changes, position,
@@ -426,6 +559,26 @@ class KubeEmulator(kmock.KubernetesEmulator):
     def _deadline(request: kmock.Request) -> float | None:
         timeout = request.params.get("timeoutSeconds")
         return asyncio.get_running_loop().time() + float(timeout) if timeout else None
+
+
+def _body(request: kmock.Request) -> Any:
+    """The request's object: JSON as kmock parsed it, or protobuf as kubectl's typed clients
+    send Namespaces and Secrets (415 for protobuf we cannot read)."""
+    content_type = rules.content_type_of(request.headers)
+    if "protobuf" not in content_type:
+        rules.check_media_type(content_type)
+        return request.data
+    try:
+        return protobuf.decode(request.body)
+    except protobuf.DecodeError as e:
+        raise rules.api_error(415, "UnsupportedMediaType", f"cannot read this protobuf body"
+                              f" ({e}); send application/json") from e
+
+
+async def _prepend(first: Any, rest: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    yield first
+    async for item in rest:
+        yield item
 
 
 def _runs_in(loop: asyncio.AbstractEventLoop) -> bool:

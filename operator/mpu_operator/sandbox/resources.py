@@ -1,9 +1,9 @@
-"""The resource types the tests talk about, in one table.
+"""The resource types the sandbox serves and the tests talk about, in one table.
 
-Both faces of the test cluster read it: the API server stand-in serves exactly these
-(discovery, scope, status subresource), and the :class:`~tests.support.cluster.Cluster`
-helpers resolve ``"mputasks"``, ``"MPUTask"`` or ``"mpu"`` to a URL with it. One table,
-so a resource the stand-in serves is always one the helpers can address, and vice versa.
+Both faces of the stand-in cluster read it: the API server stand-in serves exactly these
+(discovery, scope, status subresource), and the tests' ``Cluster`` helpers resolve
+``"mputasks"``, ``"MPUTask"`` or ``"mpu"`` to a URL with it. One table, so a resource the
+stand-in serves is always one the helpers can address, and vice versa.
 """
 from __future__ import annotations
 

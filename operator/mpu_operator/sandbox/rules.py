@@ -1,6 +1,6 @@
 """The object rules of a kube-apiserver, as pure functions over JSON dicts.
 
-Kept apart from the HTTP plumbing in :mod:`tests.support.kube_emulator` so that each rule
+Kept apart from the HTTP plumbing in :mod:`mpu_operator.sandbox.kube` so that each rule
 reads as one small function and the emulator reads as "parse, apply rules, store, notify".
 Every rule here names the apiserver behaviour it copies; none of them does I/O.
 """
@@ -19,7 +19,7 @@ import jsonpatch
 import jsonpointer
 from kmock import KubernetesError
 
-from tests.support.resources import ResourceType
+from mpu_operator.sandbox.resources import ResourceType
 
 Body = dict[str, Any]
 
@@ -96,6 +96,8 @@ def new_object(rt: ResourceType, body: Body, namespace: str | None, revision: in
         obj.pop("status", None)  # customResourceStrategy.PrepareForCreate
     if rt.kind == "Namespace":
         obj["status"] = {"phase": "Active"}
+    if rt.kind == "Secret" and not obj.get("type"):
+        obj["type"] = "Opaque"  # SetDefaults_Secret
     return fold_string_data(obj)
 
 
@@ -245,15 +247,74 @@ def _label_equals(key: str, value: str, equal: bool) -> Callable[[Mapping[str, s
     return lambda labels: (labels.get(key) == value) == equal
 
 
-def field_matcher(selector: str) -> Callable[[Body], bool]:
-    """``fieldSelector``: custom resources support only metadata.name and metadata.namespace."""
-    wanted: dict[str, str] = {}
+#: The field selectors each kind supports beyond metadata.name/namespace (the apiserver's
+#: field label conversion functions; custom resources support only those two).
+_FIELD_LABELS: dict[str, frozenset[str]] = {
+    "Event": frozenset({"involvedObject.kind", "involvedObject.namespace", "involvedObject.name",
+                        "involvedObject.uid", "involvedObject.apiVersion",
+                        "involvedObject.resourceVersion", "involvedObject.fieldPath",
+                        "reason", "reportingComponent", "source", "type"}),
+    "Secret": frozenset({"type"}),
+    "Namespace": frozenset({"status.phase"}),
+}
+
+
+def field_matcher(selector: str, kind: str = "") -> Callable[[Body], bool]:
+    """``fieldSelector``: ``=``, ``==`` and ``!=`` on metadata.name/namespace, plus the fields
+    the kind supports (``involvedObject.*`` of Events, as ``kubectl describe`` asks)."""
+    allowed = {"metadata.name", "metadata.namespace"} | _FIELD_LABELS.get(kind, frozenset())
+    tests: list[Callable[[Body], bool]] = []
     for term in filter(None, (t.strip() for t in selector.split(","))):
-        match = re.fullmatch(r"metadata\.(name|namespace)\s*==?\s*(\S*)", term)
-        if match is None:
+        match = re.fullmatch(r"([\w.]+)\s*(==|=|!=)\s*(\S*)", term)
+        if match is None or match.group(1) not in allowed:
             raise api_error(400, "BadRequest", f'field label not supported: "{term}"')
-        wanted[match.group(1)] = match.group(2)
-    return lambda obj: all((obj.get("metadata") or {}).get(k) == v for k, v in wanted.items())
+        tests.append(_field_test(match.group(1), match.group(3), match.group(2) != "!="))
+    return lambda obj: all(t(obj) for t in tests)
+
+
+def _field_test(path: str, wanted: str, equal: bool) -> Callable[[Body], bool]:
+    def value(obj: Body) -> str:
+        node: Any = obj
+        for part in path.split("."):
+            node = node.get(part) if isinstance(node, Mapping) else None
+        if path == "source" and isinstance(node, Mapping):
+            node = node.get("component")
+        return "" if node is None else str(node)
+    return lambda obj: (value(obj) == wanted) == equal
+
+
+def refused(rt: ResourceType, name: str, errors: list[str]) -> KubernetesError:
+    """422 Invalid for admission errors (``spec.x: Invalid value: ...``), with the apiserver's
+    ``details.causes`` so that kubectl lists each field."""
+    causes = [_cause(e) for e in errors]
+    listed = errors[0] if len(errors) == 1 else "[" + ", ".join(errors) + "]"
+    return api_error(422, "Invalid", f'{rt.kind}.{rt.group} "{name}" is invalid: {listed}',
+                     name=name, group=rt.group, kind=rt.kind, causes=causes)
+
+
+_CAUSE_REASONS = {"Invalid value": "FieldValueInvalid", "Required value": "FieldValueRequired",
+                  "Unsupported value": "FieldValueNotSupported",
+                  "Duplicate value": "FieldValueDuplicate", "Forbidden": "FieldValueForbidden",
+                  "Too long": "FieldValueTooLong", "Too many": "FieldValueTooMany",
+                  "Invalid type": "FieldValueTypeInvalid", "Not found": "FieldValueNotFound"}
+
+
+def _cause(error: str) -> Body:
+    field, sep, message = error.partition(": ")
+    if not sep or " " in field:
+        return {"reason": "FieldValueInvalid", "message": error, "field": ""}
+    kind = next((r for p, r in _CAUSE_REASONS.items() if message.startswith(p)),
+                "FieldValueInvalid")
+    return {"reason": kind, "message": message, "field": field}
+
+
+def check_media_type(content_type: str) -> None:
+    """Bodies must be JSON (or YAML-free JSON patches): protobuf is answered 415, which makes
+    client-go (kubectl create namespace/secret) retry the request as JSON."""
+    if "protobuf" in content_type or "cbor" in content_type:
+        raise api_error(415, "UnsupportedMediaType", f"the body of the request was in an"
+                        f" unknown format - accepted media types include: application/json"
+                        f" (got {content_type!r})")
 
 
 def content_type_of(headers: Mapping[str, str]) -> str:
