@@ -7,6 +7,7 @@ loopback. Bounded: a few minutes on 2 cores. Prints one line per measurement.
    emulator's peak calls/s against the operator's MPU_API_QPS.
 2. A user's layout edit while N tasks poll: time until UpdateMPULayout reaches the service.
 3. ``mpu-operator validate`` over 1000 manifests.
+4. The log scrubber on 100 kB and 1 MB hostile lines: linear, not quadratic.
 """
 
 from __future__ import annotations
@@ -111,6 +112,22 @@ def bench_validate() -> None:
           f"exit {result.returncode}")
 
 
+def bench_scrub() -> None:
+    from mpu_operator.logsafety import scrub
+    from tests.test_logsafety import _HOSTILE
+
+    for shape, make in sorted(_HOSTILE.items()):
+        times = []
+        for size in (100_000, 1_000_000):
+            text = make(size)
+            started = time.perf_counter()
+            scrub(text)
+            times.append(time.perf_counter() - started)
+        print(f"scrub {shape}: 100kB {times[0] * 1000:.0f} ms, 1MB {times[1] * 1000:.0f} ms "
+              f"(x{times[1] / max(times[0], 1e-6):.1f} for 10x the text)")
+
+
 if __name__ == "__main__":
     bench_validate()
+    bench_scrub()
     bench_operator()

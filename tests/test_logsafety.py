@@ -8,7 +8,6 @@ import json
 import logging
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import quote
@@ -267,22 +266,15 @@ _HOSTILE: dict[str, Callable[[int], str]] = {
 }
 
 
-def _seconds(text: str) -> float:
-    best = float("inf")
-    for _ in range(2):
-        started = time.perf_counter()
-        scrub(text)
-        best = min(best, time.perf_counter() - started)
-    return best
-
-
+@pytest.mark.timeout(60)
 @pytest.mark.parametrize("shape", sorted(_HOSTILE))
-def test_a_one_megabyte_line_is_scrubbed_in_linear_time(shape: str) -> None:
+def test_a_one_megabyte_hostile_line_is_scrubbed_whole(shape: str) -> None:
+    """A hang guard, not a speed test (speed is measured by `make bench`): catastrophic
+    backtracking on these shapes takes hours, far past the deadline; linear takes < 1 s."""
     remember("a-remembered-secret")
-    small, big = _seconds(_HOSTILE[shape](100_000)), _seconds(_HOSTILE[shape](1_000_000))
-    assert big < 5.0, f"{shape}: {big:.2f} s for 1 MB"
-    # Linear: 10x the text, about 10x the time (quadratic would be about 100x).
-    assert big < 30 * max(small, 0.002), f"{shape}: {small:.3f} s -> {big:.3f} s"
+    text = _HOSTILE[shape](1_000_000) + " rtmp://h/x?k=zzTAILzz a-remembered-secret"
+    out = scrub(text)
+    assert "zzTAILzz" not in out and "a-remembered-secret" not in out
 
 
 def test_too_many_urls_in_one_text_withholds_the_rest() -> None:
