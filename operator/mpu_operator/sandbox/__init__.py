@@ -1,0 +1,1 @@
+"""The sandbox: an embedded Kubernetes API stand-in and what it needs."""
