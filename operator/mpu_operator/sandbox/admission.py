@@ -91,8 +91,8 @@ def review(crd: Mapping[str, Any], obj: Mapping[str, Any],
     try:
         return _review(crd, obj, old)
     except RecursionError:
-        return Review(_plain(obj), [FieldError(INVALID, "<nil>", "object",
-                                               "object is nested too deeply")])
+        return Review(_shallow(obj), [FieldError(INVALID, "<nil>", "object",
+                                                 "object is nested too deeply")])
 
 
 def invalid_status(crd: Mapping[str, Any], obj: Mapping[str, Any],
@@ -123,7 +123,7 @@ def _review(crd: Mapping[str, Any], obj: Mapping[str, Any],
                                       "the object must be a JSON object")])
     guard = _size_problem(obj) or (_size_problem(old) if old is not None else None)
     if guard:
-        return Review(_plain(obj), [guard])
+        return Review(_shallow(obj), [guard])
     data = _plain(obj)
     schema, problem = version_schema(crd, data)
     if problem is not None:
@@ -140,7 +140,8 @@ def _review(crd: Mapping[str, Any], obj: Mapping[str, Any],
         errors.append(FieldError(INVALID, "<nil>", None, _UNCHECKED))
     else:
         errors += cel_errors(schema, data, before, before is not None, before is not None)
-    return Review(data, list(dict.fromkeys(errors)), sorted(unknown))
+    unique = {str(e): e for e in reversed(errors)}  # ToAggregate: each line once, first kept
+    return Review(data, [e for e in errors if unique.get(str(e)) is e], sorted(unknown))
 
 
 def version_schema(crd: Mapping[str, Any], obj: Mapping[str, Any],
@@ -692,6 +693,11 @@ def _plain(value: Any, depth: int = 0) -> Any:
     if value is None or isinstance(value, str | int | float | bool):
         return value
     return str(value)
+
+
+def _shallow(value: Any) -> dict[str, Any]:
+    """A refused object's top level only (it may be too deep to copy)."""
+    return {str(k): v for k, v in value.items()} if isinstance(value, Mapping) else {}
 
 
 def _size_problem(value: Any) -> FieldError | None:
