@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -33,6 +34,64 @@ def load_config() -> kubernetes.client.ApiClient:
     except kubernetes.config.ConfigException:
         kubernetes.config.load_kube_config()
     return kubernetes.client.ApiClient()
+
+
+IN_CLUSTER_VARS = ("KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT")
+_NO_CLUSTER_HINT = ("set KUBECONFIG to a cluster's kubeconfig, run in a Pod, or start a local "
+                    "one with `mpu-operator sandbox`")
+
+
+def cluster_problem(probe_timeout: float = 3.0) -> str | None:
+    """None when there is a cluster to run against; else ONE line saying why not.
+
+    ``mpu-operator run`` without a cluster used to print a traceback and retry for ever.
+    This names where we looked (``KUBECONFIG`` / ~/.kube/config and the in-cluster
+    variables) and what to do instead. A kubeconfig whose API server refuses connections
+    counts as no cluster (a deleted kind cluster, a laptop with nothing running); in a Pod
+    the API is not probed, so a slow apiserver at start-up still gets kopf's retries."""
+    if all(os.environ.get(name) for name in IN_CLUSTER_VARS):
+        try:
+            kubernetes.config.load_incluster_config()
+        except kubernetes.config.ConfigException as exc:
+            return (f"no Kubernetes cluster: {'/'.join(IN_CLUSTER_VARS)} are set but the Pod's "
+                    f"service account is unusable ({_one_line(exc)}); {_NO_CLUSTER_HINT}")
+        return None
+    where = _kubeconfig_where()
+    try:
+        kubernetes.config.load_kube_config()
+    except Exception as exc:  # ConfigException, YAML errors, unreadable files, bad certs
+        return (f"no Kubernetes cluster: {where} has no usable configuration "
+                f"({_one_line(exc)}) and {'/'.join(IN_CLUSTER_VARS)} are not set "
+                f"(not in a Pod); {_NO_CLUSTER_HINT}")
+    return _unreachable(where, probe_timeout)
+
+
+def _kubeconfig_where() -> str:
+    path = os.environ.get("KUBECONFIG")
+    if path:
+        return f"KUBECONFIG ({path})"
+    return f"KUBECONFIG is not set and {os.path.expanduser('~/.kube/config')}"
+
+
+def _unreachable(where: str, timeout: float) -> str | None:
+    """One quick GET /version without retries: any HTTP answer means a server is there."""
+    config = kubernetes.client.Configuration.get_default_copy()
+    config.retries = 0
+    try:
+        with kubernetes.client.ApiClient(config) as api:
+            kubernetes.client.VersionApi(api).get_code(_request_timeout=timeout)
+    except kubernetes.client.ApiException:
+        return None  # it answered (perhaps 401/403/404): kopf will say the rest
+    except Exception as exc:
+        return (f"no Kubernetes cluster: the API server of {where}, {config.host}, does not "
+                f"answer ({type(exc).__name__}) and {'/'.join(IN_CLUSTER_VARS)} are not set "
+                f"(not in a Pod); {_NO_CLUSTER_HINT}")
+    return None
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 160 else text[:157] + "..."
 
 
 @dataclass

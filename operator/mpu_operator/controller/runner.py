@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import kopf
 
 from mpu_operator import logsafety
+from mpu_operator.controller.kube import cluster_problem
 from mpu_operator.controller.settings import OperatorConfig, SettingsError
 
 
@@ -26,6 +27,10 @@ def run(*, namespaces: Sequence[str], all_namespaces: bool, verbose: bool,
         config = OperatorConfig.from_env()  # fail fast, naming the variable, before connecting
     except SettingsError as exc:
         log.error("bad setting: %s", exc)
+        return 2
+    problem = cluster_problem()  # no cluster: one line and exit 2, not kopf's endless retries
+    if problem is not None:
+        log.error("%s", problem)
         return 2
     creds = config.default_credentials
     for secret in creds.sensitive_values() if creds else ():

@@ -4,8 +4,10 @@
   for real ``kubectl``; :mod:`.rules` its object rules, :mod:`.resources` what it serves,
   :mod:`.discovery`, :mod:`.openapi` and :mod:`.tables` what kubectl reads;
 * :mod:`.serve` - serving it from a thread; :mod:`.command` - ``mpu-operator sandbox``;
-  :mod:`.demo` - ``make demo``.
+  :mod:`.demo` - ``make demo``;
+* :mod:`.admission` - what the apiserver does to a custom resource before storing it:
+  prune, default, validate against the CRD's schema and its CEL rules.
 
 The operator's tests use this same code (``tests/support/plugin.py``). Needs the
-``[sandbox]`` extra (kmock).
+``[sandbox]`` extra (kmock, and a CEL library for admission).
 """
