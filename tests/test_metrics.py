@@ -348,3 +348,25 @@ def test_scrubbing_keeps_json_valid_for_hostile_text(json_log) -> None:
         logsafety.forget_all()
     (line,) = lines(stream)
     assert "SENTINEL" not in line["message"] and "ss\\word" not in line["message"]
+
+
+# ------------------------------------------------------------------ reconcile errors
+
+
+def test_an_unexpected_error_in_a_step_is_counted_and_retried() -> None:
+    from types import SimpleNamespace
+
+    from mpu_operator.controller import handlers
+    from mpu_operator.controller import reconciler as rc
+
+    m = Metrics()
+    ctx = SimpleNamespace(metrics=m)
+    broken_body: Any = None  # _inputs cannot read it: a TypeError inside the step
+
+    async def one_step() -> float | None:
+        return await handlers._guarded_step(
+            ctx, rc.ObjectState(), broken_body, None, deleting=False,  # type: ignore[arg-type]
+            logger=logging.getLogger("tests.reconcile"))  # type: ignore[arg-type]
+
+    assert asyncio.run(one_step()) == 5.0
+    assert value(m, "mpu_reconcile_errors_total") == 1

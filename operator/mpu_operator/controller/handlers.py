@@ -174,7 +174,9 @@ async def finalize(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger,
     obj = _obj(memo)
     action = await rc.step(ctx, obj, lambda: _inputs(body, mpu_uses, deleting=True))
     if isinstance(action, d.Finish):
-        _forget(memo, body)
+        # Out of the phase gauge now; its log lines keep their TaskId until DELETED.
+        meta = body.get("metadata") or {}
+        ctx.metrics.task_gone(str(meta.get("namespace") or ""), str(meta.get("name") or ""))
         return
     assert isinstance(action, d.Wait)
     delay = 1.0 if action.until is None else max(
