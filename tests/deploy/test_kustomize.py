@@ -236,3 +236,17 @@ def _named_env(docs: list[dict[str, Any]], name: str) -> dict[str, Any]:
     found = [e for e in checks.manager(docs)["env"] if e["name"] == name]
     assert len(found) == 1
     return found[0]
+
+
+def test_the_podmonitor_overlay_of_docs_deploy_md_builds(build: Build, tmp_path: Path) -> None:
+    """The overlay docs/deploy.md#metrics shows, taken from the page and built as written."""
+    text = (REPO / "docs" / "deploy.md").read_text()
+    block = text.split("# my-install/kustomization.yaml\n", 1)[1].split("```", 1)[0]
+    shutil.copytree(REPO / "deploy", tmp_path / "mpu-operator" / "deploy")
+    shutil.copytree(REPO / "crds", tmp_path / "mpu-operator" / "crds")
+    (tmp_path / "my-install").mkdir()
+    (tmp_path / "my-install" / "kustomization.yaml").write_text(block)
+    docs = build(tmp_path / "my-install")
+    assert checks.metrics_problems(docs) == []
+    (monitor,) = checks.of_kind(docs, "PodMonitor")
+    assert monitor["metadata"]["labels"]["release"] == "kube-prometheus-stack"
