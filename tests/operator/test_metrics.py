@@ -128,6 +128,8 @@ def _check_json_log(log: str, namespace: str, final: dict[str, str],
                     earlier: dict[str, str]) -> None:
     lines = [line for line in log.splitlines() if line.strip()]
     assert lines, "the operator wrote no log"
+    assert "push.example.com/live/metrics-shared" in log, "no URL was logged (and scrubbed)"
+    assert AUTH_KEY not in log and "auth_key=" not in log
     records: list[dict[str, Any]] = []
     for line in lines:
         try:
@@ -152,3 +154,18 @@ def _check_json_log(log: str, namespace: str, final: dict[str, str],
     assert ours and kopfs, "both our lines and kopf's name the object"
     assert all(r["namespace"] == namespace for r in ours + kopfs)
     assert any(r.get("taskId") == final["holder"] for r in ours + kopfs)
+
+
+@pytest.mark.parametrize("problem", ["taken", "invalid"])
+def test_a_metrics_port_it_cannot_use_stops_it_with_one_line(start_operator,
+                                                             problem: str) -> None:
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1]) if problem == "taken" else "http"
+        operator = start_operator(MPU_METRICS_PORT=port, MPU_LOG_FORMAT="json")
+        assert operator.proc is not None
+        assert operator.proc.wait(30) == 2
+    (line,) = [json.loads(text) for text in operator.log_text().splitlines() if text.strip()]
+    assert "MPU_METRICS_PORT" in line["message"] or f"port {port}" in line["message"]
+    assert line["severity"] == "error" and "Traceback" not in operator.log_text()
