@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from mpu_operator.cli import _parser
+from mpu_operator.controller.settings import OperatorConfig, SettingsError
 
 Doc = dict[str, Any]
 
@@ -192,6 +194,66 @@ def clusterwide_problems(docs: Iterable[Doc]) -> list[str]:
                                   ("mpu-operator.io", "mputasks", "watch")):
         if reach(docs, group, resource, verb) != {"*"}:
             problems.append(f"{verb} {resource} is not granted cluster-wide")
+    return problems
+
+
+def metrics_problems(docs: Iterable[Doc]) -> list[str]:
+    """/metrics is served where the Deployment says, on a port of its own, and a PodMonitor
+    (if the podmonitor component is in the build) scrapes exactly that port of these pods."""
+    docs = list(docs)
+    container = manager(docs)
+    ports = {p.get("name"): p.get("containerPort") for p in container.get("ports") or []}
+    problems = []
+    numbers = [p.get("containerPort") for p in container.get("ports") or []]
+    if len(set(numbers)) != len(numbers):
+        problems.append(f"two container ports share a number: {numbers}")
+    env = {e["name"]: e["value"] for e in container.get("env") or [] if "value" in e}
+    try:
+        config = OperatorConfig.from_env(env)
+    except SettingsError as exc:
+        return [*problems, f"the operator would refuse its settings: {exc}"]
+    if config.metrics_port is None:
+        problems.append("MPU_METRICS_PORT is not set: no /metrics")
+    elif ports.get("metrics") != config.metrics_port:
+        problems.append(f"MPU_METRICS_PORT={config.metrics_port} but the 'metrics' port is "
+                        f"{ports.get('metrics')}")
+    liveness = _parser().parse_args(container["args"]).liveness
+    if liveness is not None and ports.get("health") != urlsplit(liveness).port:
+        problems.append(f"--liveness {liveness} is not the 'health' port {ports.get('health')}")
+    probe_port = ((container.get("livenessProbe") or {}).get("httpGet") or {}).get("port")
+    if probe_port is not None and probe_port not in ports:
+        problems.append(f"the liveness probe uses port {probe_port!r}, which is not declared")
+    for monitor in of_kind(docs, "PodMonitor"):
+        problems += _pod_monitor_problems(docs, monitor, ports)
+    return problems
+
+
+def _pod_monitor_problems(docs: list[Doc], monitor: Doc, ports: dict[Any, Any]) -> list[str]:
+    where, spec = _where(monitor), monitor.get("spec") or {}
+    found = deployment(docs)
+    pod_labels = found["spec"]["template"]["metadata"].get("labels") or {}
+    problems = []
+    wanted = (spec.get("selector") or {}).get("matchLabels") or {}
+    if not wanted or any(pod_labels.get(k) != v for k, v in wanted.items()):
+        problems.append(f"{where}: selector {wanted} does not match the pods {pod_labels}")
+    others = [d for d in of_kind(docs, "Deployment") if d is not found
+              and all(((d["spec"]["template"]["metadata"].get("labels") or {}).get(k) == v)
+                      for k, v in wanted.items())]
+    if wanted and others:
+        problems.append(f"{where}: selector {wanted} also matches {_where(others[0])}")
+    names = (spec.get("namespaceSelector") or {}).get("matchNames") or []
+    namespace = found["metadata"].get("namespace")
+    looked_in = names or [monitor["metadata"].get("namespace")]  # none listed: its own
+    if namespace not in looked_in:
+        problems.append(f"{where}: does not look in namespace {namespace}")
+    endpoints = spec.get("podMetricsEndpoints") or []
+    if not endpoints:
+        problems.append(f"{where}: no podMetricsEndpoints")
+    for endpoint in endpoints:
+        if endpoint.get("port") != "metrics" or "metrics" not in ports:
+            problems.append(f"{where}: scrapes port {endpoint.get('port')!r}, not 'metrics'")
+        if endpoint.get("path", "/metrics") != "/metrics":
+            problems.append(f"{where}: scrapes {endpoint.get('path')}, not /metrics")
     return problems
 
 

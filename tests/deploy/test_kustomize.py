@@ -147,3 +147,106 @@ def _env(docs: list[dict[str, Any]]) -> dict[str, Any]:
     found = [e for e in checks.manager(docs)["env"] if e["name"] == checks.CREDS_ENV]
     assert len(found) == 1
     return found[0]
+
+
+# ------------------------------------------------------------------------- metrics
+
+PODMONITOR = REPO / "deploy" / "components" / "podmonitor"
+
+
+def _with_component(folder: Path, component: Path, tmp_path: Path) -> Path:
+    overlay = tmp_path / f"overlay-{folder.name}"
+    overlay.mkdir()
+    (overlay / "kustomization.yaml").write_text(yaml.safe_dump({
+        "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+        "resources": [os.path.relpath(folder, overlay)],
+        "components": [os.path.relpath(component, overlay)]}))
+    return overlay
+
+
+@pytest.mark.parametrize("folder", [CLUSTERWIDE, NAMESPACED], ids=["clusterwide", "namespaced"])
+def test_metrics_are_served_on_their_own_port(build: Build, folder: Path) -> None:
+    docs = build(folder)
+    assert checks.metrics_problems(docs) == []
+    assert not checks.of_kind(docs, "PodMonitor"), "the PodMonitor is optional"
+    ports = {p["name"]: p["containerPort"] for p in checks.manager(docs)["ports"]}
+    assert ports["metrics"] == 8080
+
+
+@pytest.mark.parametrize("folder", [CLUSTERWIDE, NAMESPACED], ids=["clusterwide", "namespaced"])
+def test_the_podmonitor_component_scrapes_the_operator(build: Build, folder: Path,
+                                                       tmp_path: Path) -> None:
+    docs = build(_with_component(folder, PODMONITOR, tmp_path))
+    (monitor,) = checks.of_kind(docs, "PodMonitor")
+    assert monitor["apiVersion"] == "monitoring.coreos.com/v1"
+    assert checks.metrics_problems(docs) == []
+
+
+def test_the_podmonitor_ignores_the_emulator(build: Build, tmp_path: Path) -> None:
+    overlay = _with_component(CLUSTERWIDE, PODMONITOR, tmp_path)
+    text = (overlay / "kustomization.yaml").read_text()
+    data = yaml.safe_load(text)
+    data["components"].append(os.path.relpath(REPO / "deploy" / "emulator", overlay))
+    (overlay / "kustomization.yaml").write_text(yaml.safe_dump(data))
+    assert checks.metrics_problems(build(overlay)) == []
+
+
+def _metrics_mutations() -> dict[str, Callable[[list[dict[str, Any]]], None]]:
+    def liveness_on_metrics_port(docs: list[dict[str, Any]]) -> None:
+        container = checks.manager(docs)
+        container["args"] = [a.replace(":8081/", ":8080/") for a in container["args"]]
+        for port in container["ports"]:
+            port["containerPort"] = 8080
+
+    def env_port_differs(docs: list[dict[str, Any]]) -> None:
+        _named_env(docs, "MPU_METRICS_PORT")["value"] = "9090"
+
+    def env_port_invalid(docs: list[dict[str, Any]]) -> None:
+        _named_env(docs, "MPU_METRICS_PORT")["value"] = "http"
+
+    def metrics_off(docs: list[dict[str, Any]]) -> None:
+        env = checks.manager(docs)["env"]
+        env.remove(_named_env(docs, "MPU_METRICS_PORT"))
+
+    def monitor_wrong_port(docs: list[dict[str, Any]]) -> None:
+        checks.of_kind(docs, "PodMonitor")[0]["spec"]["podMetricsEndpoints"][0]["port"] = "health"
+
+    def monitor_wrong_labels(docs: list[dict[str, Any]]) -> None:
+        checks.of_kind(docs, "PodMonitor")[0]["spec"]["selector"]["matchLabels"] = {
+            "app.kubernetes.io/name": "mpu"}
+
+    def monitor_wrong_namespace(docs: list[dict[str, Any]]) -> None:
+        checks.of_kind(docs, "PodMonitor")[0]["spec"]["namespaceSelector"]["matchNames"] = [
+            "default"]
+
+    return {f.__name__: f for f in (liveness_on_metrics_port, env_port_differs,
+                                    env_port_invalid, metrics_off, monitor_wrong_port,
+                                    monitor_wrong_labels, monitor_wrong_namespace)}
+
+
+@pytest.mark.parametrize("name", sorted(_metrics_mutations()))
+def test_metrics_checks_catch_a_broken_install(build: Build, tmp_path: Path,
+                                               name: str) -> None:
+    docs = copy.deepcopy(build(_with_component(CLUSTERWIDE, PODMONITOR, tmp_path)))
+    _metrics_mutations()[name](docs)
+    assert checks.metrics_problems(docs), f"{name} went unnoticed"
+
+
+def _named_env(docs: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    found = [e for e in checks.manager(docs)["env"] if e["name"] == name]
+    assert len(found) == 1
+    return found[0]
+
+
+def test_the_podmonitor_overlay_of_docs_deploy_md_builds(build: Build, tmp_path: Path) -> None:
+    """The overlay docs/deploy.md#metrics shows, taken from the page and built as written."""
+    text = (REPO / "docs" / "deploy.md").read_text()
+    block = text.split("# my-install/kustomization.yaml\n", 1)[1].split("```", 1)[0]
+    shutil.copytree(REPO / "deploy", tmp_path / "mpu-operator" / "deploy")
+    shutil.copytree(REPO / "crds", tmp_path / "mpu-operator" / "crds")
+    (tmp_path / "my-install").mkdir()
+    (tmp_path / "my-install" / "kustomization.yaml").write_text(block)
+    docs = build(tmp_path / "my-install")
+    assert checks.metrics_problems(docs) == []
+    (monitor,) = checks.of_kind(docs, "PodMonitor")
+    assert monitor["metadata"]["labels"]["release"] == "kube-prometheus-stack"

@@ -15,7 +15,8 @@ from typing import Any, cast
 
 import kopf
 
-from mpu_operator import logsafety
+from mpu_operator import jsonlog, logsafety
+from mpu_operator import metrics as metrics_mod
 from mpu_operator.api.crd import GROUP, PLURAL, VERSION
 from mpu_operator.controller import reconciler as rc
 from mpu_operator.controller.kube import Kube, load_config
@@ -46,13 +47,16 @@ def _obj(memo: Any) -> rc.ObjectState:
     return cast(rc.ObjectState, obj)
 
 
-def build_context(config: OperatorConfig, kube: Kube | None = None) -> rc.Context:
-    limiter = RateLimiter(rate=config.timing.api_qps)
-    client = RTCClient(config.endpoint, limiter=None)
+def build_context(config: OperatorConfig, kube: Kube | None = None,
+                  metrics: metrics_mod.Metrics | None = None) -> rc.Context:
+    """``metrics`` defaults to the process's (what ``MPU_METRICS_PORT`` serves)."""
+    metrics = metrics or metrics_mod.process()
+    limiter = RateLimiter(rate=config.timing.api_qps, on_wait=metrics.limiter_waited)
+    client = RTCClient(config.endpoint, limiter=None, on_call=metrics.rtc_call)
     ledger = Ledger(_started_at, timedelta(seconds=config.timing.url_cooldown))
     return rc.Context(config=config, rtc=AsyncRTCClient(client, limiter),
                       kube=kube or Kube(load_config(), config.secret_cache_seconds),
-                      ledger=ledger)
+                      ledger=ledger, metrics=metrics)
 
 
 @kopf.on.login(registry=registry)
@@ -92,9 +96,21 @@ def mpu_uses(body: kopf.Body, **_: Any) -> dict[str, Any]:
 
 
 @kopf.on.event(GROUP, VERSION, PLURAL, registry=registry)
-def wake(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+def wake(body: kopf.Body, memo: kopf.Memo, type: str | None = None, **_: Any) -> None:
     """Any change is a hint: wake the object's daemon to look again now."""
+    if type == "DELETED":
+        _forget(memo, body)
     rc.note_event(_obj(memo), body)
+
+
+def _forget(memo: Any, body: kopf.Body) -> None:
+    """The object is gone: it leaves the phase gauge and the log's TaskId table."""
+    meta = body.get("metadata") or {}
+    namespace, name = str(meta.get("namespace") or ""), str(meta.get("name") or "")
+    ctx = getattr(memo, "mpu_context", None)
+    if isinstance(ctx, rc.Context):
+        ctx.metrics.task_gone(namespace, name)
+    jsonlog.forget(namespace, name)
 
 
 @kopf.daemon(GROUP, VERSION, PLURAL, registry=registry, cancellation_timeout=10.0,
@@ -124,6 +140,7 @@ async def _guarded_step(ctx: rc.Context, obj: rc.ObjectState, body: kopf.Body,
     try:
         action = await rc.step(ctx, obj, lambda: _inputs(body, index, deleting))
     except Exception as exc:
+        ctx.metrics.reconcile_error()
         logger.error("reconciliation step failed: %s: %s", type(exc).__name__, exc)
         return 5.0
     if isinstance(action, d.Wait):
@@ -157,6 +174,9 @@ async def finalize(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger,
     obj = _obj(memo)
     action = await rc.step(ctx, obj, lambda: _inputs(body, mpu_uses, deleting=True))
     if isinstance(action, d.Finish):
+        # Out of the phase gauge now; its log lines keep their TaskId until DELETED.
+        meta = body.get("metadata") or {}
+        ctx.metrics.task_gone(str(meta.get("namespace") or ""), str(meta.get("name") or ""))
         return
     assert isinstance(action, d.Wait)
     delay = 1.0 if action.until is None else max(

@@ -18,6 +18,7 @@ from typing import Any, TypeVar, cast
 
 import kopf
 
+from mpu_operator import jsonlog
 from mpu_operator.api.spec import parse_spec
 from mpu_operator.controller import desired as desired_mod
 from mpu_operator.controller.kube import Kube
@@ -29,6 +30,7 @@ from mpu_operator.core.model import Desired, Owner, Record, TaskState
 from mpu_operator.core.rules import Free, Gate, IdClaim, UrlUse
 from mpu_operator.core.status import View, clamp_future, record_from_status, render
 from mpu_operator.core.timing import is_confirming, poll_interval
+from mpu_operator.metrics import Metrics
 from mpu_operator.rtc.client import AsyncRTCClient
 from mpu_operator.rtc.codes import ErrorKind
 from mpu_operator.rtc.credentials import Credentials
@@ -39,6 +41,8 @@ from mpu_operator.streamurl import redact
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
+#: Waits for the stream-URL rule (not the quota): counted by ``mpu_url_waits_total``.
+_URL_RULE_REASONS = frozenset({d.URL_IN_USE, d.URL_COOLING_DOWN, d.URL_QUEUED})
 
 
 @dataclass
@@ -50,6 +54,7 @@ class Context:
     kube: Kube
     ledger: Ledger
     rng: random.Random = field(default_factory=random.Random)
+    metrics: Metrics = field(default_factory=Metrics)  # a private one unless given
 
     def now(self) -> datetime:
         return datetime.now(UTC)
@@ -66,6 +71,7 @@ class ObjectState:
     seen_generation: int | None = None
     last_status: dict[str, Any] | None = None
     reported: tuple[str, str] | None = None  # last (reason, message) sent as an Event
+    url_waiting: bool = False  # the last decision was to wait for the URL rule (metrics)
 
 
 @dataclass
@@ -120,7 +126,10 @@ async def step(ctx: Context, obj: ObjectState, read: Callable[[], Inputs]) -> d.
                 obj.record = clamp_future(record_from_status(inputs.body.get("status")),
                                           ctx.now(), horizon=ctx.config.timing.backoff_max)
                 obj.last_status = dict(inputs.body.get("status") or {})
-            action = await _one(ctx, obj, inputs)
+            owner = inputs.owner
+            with jsonlog.about(owner.namespace, owner.name):  # who every log line is about
+                jsonlog.note_task_id(owner.namespace, owner.name, obj.record.task_id)
+                action = await _one(ctx, obj, inputs)
             if isinstance(action, d.Wait | d.Finish):
                 return action
         assert obj.record is not None
@@ -248,6 +257,7 @@ async def _perform(ctx: Context, obj: ObjectState, inputs: Inputs, desired: Desi
     if isinstance(action, d.Start):
         assert desired is not None and desired.start is not None
         restarts_before = record.restart_count
+        obj.url_waiting = False
         if not action.retry:
             record = tr.write_ahead(record, action.task_id, action.incarnation, desired,
                                     ctx.now())
@@ -273,6 +283,8 @@ async def _perform(ctx: Context, obj: ObjectState, inputs: Inputs, desired: Desi
         else:
             record = tr.started(record, ctx.now())
             restarted = record.restart_count > restarts_before
+            if restarted:
+                ctx.metrics.task_restarted()
             _info(inputs.body, "Restarted" if restarted else "Started",
                   f"started task {action.task_id} on {redact(params.stream_url)} "
                   f"(profile {params.task_profile}"
@@ -413,6 +425,10 @@ async def _report_wait(ctx: Context, obj: ObjectState, inputs: Inputs,
     assert obj.record is not None
     contending = wait.reason in d.GATE_REASONS or (
         wait.reason == d.BACKING_OFF and obj.record.state is not TaskState.NONE)
+    url_wait = wait.reason in _URL_RULE_REASONS
+    if url_wait and not obj.url_waiting:  # count waits, not re-checks of one wait
+        ctx.metrics.url_wait()
+    obj.url_waiting = url_wait
     key = str(desired.stream_key) if desired and desired.stream_key else None
     _record_uses(ctx, inputs.owner, obj.record,
                  contending_key=key if contending else None,
@@ -443,10 +459,13 @@ async def _commit(ctx: Context, obj: ObjectState, inputs: Inputs, record: Record
     status = render(record, view, generation=inputs.generation, stream_url=url,
                     previous=obj.last_status, now=ctx.now())
     obj.record = record
+    meta = inputs.body.get("metadata") or {}
+    namespace, name = str(meta.get("namespace")), str(meta.get("name"))
+    ctx.metrics.task_phase(namespace, name, phase.value)
+    jsonlog.note_task_id(namespace, name, record.task_id)
     if status == obj.last_status:
         return
-    meta = inputs.body.get("metadata") or {}
-    await ctx.kube.patch_status(str(meta.get("namespace")), str(meta.get("name")), status)
+    await ctx.kube.patch_status(namespace, name, status)
     obj.last_status = status
 
 

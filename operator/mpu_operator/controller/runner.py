@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import kopf
 
-from mpu_operator import logsafety
+from mpu_operator import jsonlog, logsafety, metrics
 from mpu_operator.controller.kube import cluster_problem
 from mpu_operator.controller.settings import OperatorConfig, SettingsError
 
@@ -16,6 +16,7 @@ from mpu_operator.controller.settings import OperatorConfig, SettingsError
 def run(*, namespaces: Sequence[str], all_namespaces: bool, verbose: bool,
         liveness: str | None) -> int:
     kopf.configure(verbose=verbose, log_format=kopf.LogFormat.PLAIN)
+    jsonlog.install()  # MPU_LOG_FORMAT=json (validated with the other settings below)
     log = logging.getLogger(__name__)
     try:
         # Before anything is logged: every record, Event and traceback is scrubbed from here.
@@ -37,6 +38,11 @@ def run(*, namespaces: Sequence[str], all_namespaces: bool, verbose: bool,
         logsafety.remember(secret)
     from mpu_operator.controller.handlers import registry
 
+    try:
+        server = metrics.serve(config.metrics_port)  # None: MPU_METRICS_PORT unset
+    except OSError as exc:
+        log.error("cannot serve metrics on port %s: %s", config.metrics_port, exc)
+        return 2
     clusterwide = all_namespaces or not namespaces
     asyncio.run(kopf.operator(
         registry=registry,
@@ -45,4 +51,6 @@ def run(*, namespaces: Sequence[str], all_namespaces: bool, verbose: bool,
         liveness_endpoint=liveness,
         standalone=True,
     ))
+    if server is not None:  # on an error it is a daemon thread: it ends with the process
+        server.stop()
     return 0

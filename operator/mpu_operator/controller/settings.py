@@ -19,6 +19,9 @@ from mpu_operator.rtc.client import DEFAULT_ENDPOINT, ENV_ENDPOINT
 from mpu_operator.rtc.credentials import Credentials
 
 ENV_DEFAULT_CREDENTIALS_NAMESPACES = "MPU_DEFAULT_CREDENTIALS_NAMESPACES"
+ENV_METRICS_PORT = "MPU_METRICS_PORT"
+ENV_LOG_FORMAT = "MPU_LOG_FORMAT"
+LOG_FORMATS = ("plain", "json")
 ALL_NAMESPACES = "*"
 _NAMESPACE = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 _ENDPOINT_HOST = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?)"
@@ -39,6 +42,9 @@ class OperatorConfig:
     secret_cache_seconds: float = 10.0
     #: Namespaces whose MPUTasks may use ``default_credentials``; None means all.
     default_credentials_namespaces: frozenset[str] | None = None
+    #: Where ``/metrics`` is served; None: nowhere (metrics off).
+    metrics_port: int | None = None
+    log_format: str = "plain"
 
     def defaults_allowed_in(self, namespace: str) -> bool:
         """May an MPUTask in ``namespace`` without ``credentialsRef`` use the defaults?"""
@@ -66,7 +72,19 @@ class OperatorConfig:
             max_tasks_per_app=_int(environ, "MPU_MAX_TASKS_PER_APP", 10, minimum=1),
             secret_cache_seconds=_float(environ, "MPU_SECRET_CACHE_SECONDS", 10.0, minimum=0.0),
             default_credentials_namespaces=_namespaces(environ),
+            metrics_port=_port(environ, ENV_METRICS_PORT),
+            log_format=log_format(environ),
         )
+
+
+def log_format(environ: Mapping[str, str] = os.environ) -> str:
+    """``MPU_LOG_FORMAT``: ``plain`` (the default) or ``json``, any case."""
+    raw = environ.get(ENV_LOG_FORMAT, "")
+    value = raw.strip().lower() or "plain"
+    if value not in LOG_FORMATS:
+        raise SettingsError(f"{_shown(ENV_LOG_FORMAT, raw)}: must be one of "
+                            f"{', '.join(LOG_FORMATS)}")
+    return value
 
 
 def _shown(name: str, raw: str) -> str:
@@ -102,6 +120,19 @@ def _int(environ: Mapping[str, str], name: str, default: int, *, minimum: int) -
     if value < minimum:
         raise SettingsError(f"{_shown(name, raw)}: must be at least {minimum}")
     return value
+
+
+def _port(environ: Mapping[str, str], name: str) -> int | None:
+    """A TCP port 1-65535; None when unset or blank (the feature is off)."""
+    raw = environ.get(name)
+    if raw is None or raw.strip() == "":
+        return None
+    text = raw.strip()
+    if not (text.isascii() and text.isdigit() and len(text) <= 5
+            and 1 <= int(text) <= 65535):
+        raise SettingsError(f"{_shown(name, raw)}: must be a port number 1-65535 "
+                            "(unset: off)")
+    return int(text)
 
 
 def _endpoint(environ: Mapping[str, str]) -> str:

@@ -17,7 +17,7 @@ import copy
 import logging
 import os
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +44,10 @@ STOP = "StopMPUTask"
 _SUCCESS_CODES = frozenset({"", "OK", "Success", "200"})
 
 log = logging.getLogger(__name__)
+
+#: ``on_call(action, code, seconds)``: told of every call's outcome (``OK`` or the error's
+#: code) and how long the HTTP exchange took; for metrics (:mod:`mpu_operator.metrics`).
+CallObserver = Callable[[str, str, float], None]
 
 # GetMPUTaskStatus ``Status`` values (reference 8.2).
 STATUS_MEANINGS: dict[int, str] = {
@@ -83,7 +87,7 @@ class RTCClient:
 
     ``limiter`` (shared by every client of the process) is waited on with
     ``acquire_blocking`` before each call; None disables limiting. ``timeout`` is requests'
-    (connect, read) in seconds.
+    (connect, read) in seconds. ``on_call`` is told of every call's outcome.
     """
 
     def __init__(
@@ -93,11 +97,13 @@ class RTCClient:
         limiter: RateLimiter | None,
         timeout: tuple[float, float] = (3.05, 10.0),
         session: requests.Session | None = None,
+        on_call: CallObserver | None = None,
     ) -> None:
         self.endpoint = _checked_endpoint(endpoint)
         self.limiter = limiter
         self.timeout = timeout
         self._session = session or requests.Session()
+        self.on_call = on_call
 
     @staticmethod
     def endpoint_from_env(environ: Mapping[str, str] = os.environ) -> str:
@@ -159,9 +165,20 @@ class RTCClient:
             body = self._send(call, creds, action_params, secrets)
         except RTCError as err:
             _log_outcome(call, started, f"{err.code} ({err.kind.value})", err.request_id)
+            self._observe(call, err.code, started)
             raise
         _log_outcome(call, started, "ok", _request_id(body))
+        self._observe(call, "OK", started)
         return body
+
+    def _observe(self, call: _Call, code: str, started: float) -> None:
+        """Tell ``on_call``; an observer's failure never changes a call's outcome."""
+        if self.on_call is None:
+            return
+        try:
+            self.on_call(call.action, code, time.monotonic() - started)
+        except Exception as exc:
+            log.debug("call observer failed: %s", type(exc).__name__)
 
     def _send(
         self, call: _Call, creds: Credentials, action_params: Mapping[str, str],

@@ -102,13 +102,19 @@ class _AsyncWaiter(_Waiter):
                 timer.cancel()
 
 
+#: ``on_wait(priority, seconds)``: told how long each granted acquire waited (real time).
+WaitObserver = Callable[[int, float], None]
+
+
 class RateLimiter:
     """Token bucket: ``rate`` tokens per second, at most ``burst`` saved up (default 1).
 
     The default burst of 1 spreads calls evenly: the service counts per second, and a
     saved-up burst on top of the steady rate would overshoot it. ``clock`` (seconds,
     monotonic) is injectable for tests; waits themselves are real, so after moving a fake
-    clock call :meth:`wake`. Thread-safe; one instance is meant to be shared by a process.
+    clock call :meth:`wake`. ``on_wait`` (for metrics) hears of every token granted by
+    :meth:`acquire` or :meth:`acquire_blocking` and how long it took, zero included.
+    Thread-safe; one instance is meant to be shared by a process.
     """
 
     def __init__(
@@ -116,9 +122,11 @@ class RateLimiter:
         rate: float = 10.0,
         burst: int | None = None,
         clock: Callable[[], float] = time.monotonic,
+        on_wait: WaitObserver | None = None,
     ) -> None:
         self._lock = threading.Lock()
         self._clock = clock
+        self._on_wait = on_wait
         self._rate, self._burst = _checked(rate, burst)
         self._tokens = float(self._burst)
         self._stamp = clock()
@@ -133,14 +141,17 @@ class RateLimiter:
         Cancelling the wait is safe: a token granted in the meantime goes back to the bucket.
         """
         _check_priority(priority)
+        started = time.monotonic()
         waiter = _AsyncWaiter(priority)
         if self._enter(waiter):
+            self._waited(priority, started)
             return
         try:
             while True:
                 waiter.reset()
                 delay = self._poll(waiter)
                 if delay is None:
+                    self._waited(priority, started)
                     return
                 await waiter.sleep(delay)
         except BaseException:
@@ -152,20 +163,26 @@ class RateLimiter:
         """Block this thread until a token is granted; False if ``timeout`` (real seconds)
         ran out first. Never call it on an event loop's thread: use :meth:`acquire`."""
         _check_priority(priority)
+        started = time.monotonic()
         waiter = _ThreadWaiter(priority)
         if self._enter(waiter):
+            self._waited(priority, started)
             return True
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = None if timeout is None else started + timeout
         try:
             while True:
                 waiter.reset()
                 delay = self._poll(waiter)
                 if delay is None:
+                    self._waited(priority, started)
                     return True
                 if deadline is not None:
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
-                        return self._leave(waiter)
+                        granted = self._leave(waiter)
+                        if granted:
+                            self._waited(priority, started)
+                        return granted
                     delay = min(delay, remaining)
                 waiter.event.wait(None if math.isinf(delay) else delay)
         except BaseException:
@@ -213,6 +230,13 @@ class RateLimiter:
     @property
     def rate(self) -> float:
         return self._rate
+
+    def _waited(self, priority: int, started: float) -> None:
+        """Tell ``on_wait`` (outside the lock); its failure never costs the caller a token."""
+        if self._on_wait is None:
+            return
+        with contextlib.suppress(Exception):
+            self._on_wait(priority, time.monotonic() - started)
 
     # ----------------------------------------------------------- everything under the lock
 
