@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 import kopf
 
 from mpu_operator import logsafety
-from mpu_operator.controller.settings import OperatorConfig, SettingsError
+from mpu_operator.controller.settings import LeaderElectionConfig, OperatorConfig, SettingsError
 
 
 def run(*, namespaces: Sequence[str], all_namespaces: bool, verbose: bool,
@@ -24,6 +26,7 @@ def run(*, namespaces: Sequence[str], all_namespaces: bool, verbose: bool,
         return 2
     try:
         config = OperatorConfig.from_env()  # fail fast, naming the variable, before connecting
+        election = LeaderElectionConfig.from_env()
     except SettingsError as exc:
         log.error("bad setting: %s", exc)
         return 2
@@ -33,11 +36,27 @@ def run(*, namespaces: Sequence[str], all_namespaces: bool, verbose: bool,
     from mpu_operator.controller.handlers import registry
 
     clusterwide = all_namespaces or not namespaces
-    asyncio.run(kopf.operator(
-        registry=registry,
-        clusterwide=clusterwide,
-        namespaces=[] if clusterwide else list(namespaces),
-        liveness_endpoint=liveness,
-        standalone=True,
-    ))
+    operator = functools.partial(
+        kopf.operator, registry=registry, clusterwide=clusterwide,
+        namespaces=[] if clusterwide else list(namespaces), standalone=True)
+    if election is not None:  # the runner's health endpoint, kopf only while leading
+        return _run_as_candidate(election, operator, liveness)
+    asyncio.run(operator(liveness_endpoint=liveness))
+    return 0
+
+
+def _run_as_candidate(election: LeaderElectionConfig, operator: functools.partial[Any],
+                      liveness: str | None) -> int:
+    import kubernetes
+
+    from mpu_operator.controller.kube import load_config
+    from mpu_operator.controller.leader import operate_when_leader
+
+    try:
+        api = load_config()
+    except kubernetes.config.ConfigException as exc:
+        logging.getLogger(__name__).error("cannot start: no Kubernetes configuration for "
+                                          "the Lease (%s)", exc)
+        return 2
+    asyncio.run(operate_when_leader(election, api, operator, liveness))
     return 0
