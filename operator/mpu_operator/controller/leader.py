@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -230,11 +231,18 @@ async def _serve_health(liveness: str, elector: Elector) -> web.AppRunner:
 
 
 async def operate_when_leader(config: LeaderElectionConfig, api: ApiClient,
-                              operator: Callable[[], Awaitable[None]],
+                              operator: Callable[..., Awaitable[None]],
                               liveness: str | None) -> None:
-    """Serve health, wait for the Lease, run ``operator`` (kopf) until it returns."""
+    """Serve health, wait for the Lease, run ``operator`` (kopf) until it returns.
+
+    SIGTERM/SIGINT are ours until kopf installs its own handlers, and kopf also gets them
+    as its ``stop_flag``: a rollout that stops a pod in between still shuts down cleanly
+    and hands the Lease over, instead of dying by the default handler while holding it.
+    """
     loop = asyncio.get_running_loop()
-    became_leader = asyncio.Event()
+    became_leader, stop = asyncio.Event(), asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
 
     def on_leading() -> None:  # in the elector's thread
         loop.call_soon_threadsafe(became_leader.set)
@@ -247,10 +255,17 @@ async def operate_when_leader(config: LeaderElectionConfig, api: ApiClient,
     logging.getLogger("leaderelection").setLevel(logging.WARNING)  # a line every retry
     elector.start()
     try:
-        await became_leader.wait()
-        await operator()
+        if await _first_of(became_leader, stop) is became_leader:
+            await operator(stop_flag=stop)
     finally:
         await asyncio.to_thread(elector.release)
         if health is not None:
             await health.cleanup()
 
+
+async def _first_of(*events: asyncio.Event) -> asyncio.Event:
+    waits = {asyncio.ensure_future(event.wait()): event for event in events}
+    done, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    return waits[next(iter(done))]
