@@ -10,19 +10,21 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import socket
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from kubernetes.client import V1Lease
 from kubernetes.client.rest import ApiException
 from kubernetes.leaderelection import electionconfig, leaderelection
 from kubernetes.leaderelection.resourcelock.leaselock import LeaseLock
 
-from mpu_operator.controller.leader import Elector, Lease
+from mpu_operator.controller.leader import Elector, Lease, serve_health
 from mpu_operator.controller.settings import LeaderElectionConfig, SettingsError
 
 ON = {"MPU_LEADER_ELECTION": "true", "MPU_LEADER_ELECTION_NAMESPACE": "ops"}
@@ -191,6 +193,18 @@ def test_writes_that_fail_are_refused_not_raised() -> None:
     assert _election(lock).try_acquire_or_renew() is False
 
 
+def test_times_always_carry_six_fraction_digits() -> None:
+    """The apiserver reads a Lease's times as RFC3339Micro: "10:00:00+00:00" is refused."""
+    from kubernetes.client import ApiClient
+    from kubernetes.leaderelection.leaderelectionrecord import LeaderElectionRecord
+
+    record = LeaderElectionRecord("a", "3", "2024-01-01 10:00:00", "2024-01-01 10:00:00.5")
+    spec = ApiClient().sanitize_for_serialization(Lease(FAST, FakeLeases()).get_lease_spec(
+        record))
+    assert re.fullmatch(r".*T\d\d:\d\d:\d\d\.\d{6}\+00:00", spec["acquireTime"])
+    assert spec["renewTime"].endswith(".500000+00:00")
+
+
 def test_a_standby_takes_over_a_released_lease_at_its_next_retry() -> None:
     api = FakeLeases()
     a, b = Lease(FAST, api), Lease(_as("b"), api)
@@ -246,3 +260,25 @@ def test_a_clean_release_does_not_exit() -> None:
 def _as(identity: str) -> LeaderElectionConfig:
     return LeaderElectionConfig(namespace="ops", identity=identity, lease_seconds=3,
                                 renew_seconds=2.0, retry_seconds=1.0)
+
+
+async def test_the_health_endpoint_answers_before_and_after_leadership() -> None:
+    """A standby is ready (the Deployment's probes pass) and says what it is."""
+    elector = Elector(FAST, FakeLeases(), on_leading=lambda: None)  # not started
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    runner = await serve_health(f"http://127.0.0.1:{port}/healthz", elector)
+    try:
+        async with aiohttp.ClientSession() as session:
+            url = f"http://127.0.0.1:{port}/healthz"
+            async with session.get(url) as rsp:
+                assert rsp.status == 200
+                assert await rsp.json() == {"role": "standby", "identity": "a"}
+            elector.leading.set()
+            async with session.get(url) as rsp:
+                assert (rsp.status, (await rsp.json())["role"]) == (200, "leader")
+            async with session.get(f"http://127.0.0.1:{port}/other") as rsp:
+                assert rsp.status == 404
+    finally:
+        await runner.cleanup()

@@ -17,6 +17,9 @@ The library is used as is, through a Lease lock that works around what it gets w
 * its renew deadline counts from the start of the current attempt, not from the last
   successful renewal, so a leader may outlive its Lease by up to one retry period (a
   watchdog here exits ``renew_seconds`` after the last renewal, before the Lease expires);
+* the client sends times with ``isoformat()``, which drops ``.000000`` when the
+  microseconds are 0; the apiserver parses a Lease's MicroTime as RFC3339Micro (six
+  digits required) and refuses that write (once in a million; nudged by 1 µs here);
 * it never releases the Lease: on a clean shutdown (a rollout) the standby would wait the
   full lease duration. :meth:`Elector.release` clears the holder instead, which the
   library's standbys take over at their next retry.
@@ -114,6 +117,14 @@ class Lease(LeaseLock):
             if done:
                 self.renewed_at = began  # the Lease counts from before the call reached it
         return done
+
+    def get_lease_spec(self, leader_election_record: Any, current_spec: Any = None) -> Any:
+        spec = super().get_lease_spec(leader_election_record, current_spec)
+        for attr in ("acquire_time", "renew_time"):
+            value = getattr(spec, attr)
+            if value is not None and value.microsecond == 0:  # see the module docstring
+                setattr(spec, attr, value.replace(microsecond=1))
+        return spec
 
     def _note_holder(self, holder: str | None) -> None:
         if holder != self.holder:
@@ -222,11 +233,12 @@ def health_app(path: str, elector: Elector) -> web.Application:
     return app
 
 
-async def _serve_health(liveness: str, elector: Elector) -> web.AppRunner:
+async def serve_health(liveness: str, elector: Elector) -> web.AppRunner:
     parts = urlsplit(liveness)
     runner = web.AppRunner(health_app(parts.path or "/", elector), access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, parts.hostname or "0.0.0.0", parts.port or 80).start()
+    port = 80 if parts.port is None else parts.port
+    await web.TCPSite(runner, parts.hostname or "0.0.0.0", port).start()
     return runner
 
 
@@ -248,7 +260,7 @@ async def operate_when_leader(config: LeaderElectionConfig, api: ApiClient,
         loop.call_soon_threadsafe(became_leader.set)
 
     elector = Elector(config, CoordinationV1Api(api), on_leading=on_leading)
-    health = await _serve_health(liveness, elector) if liveness else None
+    health = await serve_health(liveness, elector) if liveness else None
     log.info("leader election: %s competes for Lease %s/%s (lease %ds, renew %gs, retry %gs)",
              config.identity, config.namespace, config.name, config.lease_seconds,
              config.renew_seconds, config.retry_seconds)
