@@ -2,7 +2,7 @@
 
 The library (``kubernetes.leaderelection``) is exercised for real; only the Lease API under
 it is a small in-memory fake here, so that failures (a dropped connection, a hung call) can
-be planted. tests/controller/test_leader_lease.py runs it against the API stand-in.
+be planted. tests/operator/test_failover.py runs it against the API stand-in.
 """
 
 from __future__ import annotations
