@@ -31,7 +31,10 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("", "events"): frozenset({"create", "patch"}),
     ("apiextensions.k8s.io", "customresourcedefinitions"): frozenset({"list", "watch"}),
     ("", "namespaces"): frozenset({"list", "watch"}),
+    # Leader election (deploy/base/leader-election.yaml): one Lease, own namespace only.
+    ("coordination.k8s.io", "leases"): frozenset({"get", "create", "update"}),
 }
+LEASE_VERBS = ("get", "create", "update")
 
 #: Resources that reach into a tenant's namespace: never granted cluster-wide when namespaced.
 TENANT_RESOURCES = {("", "secrets"), ("mpu-operator.io", "mputasks"),
@@ -149,7 +152,7 @@ def listed(value: str | None) -> set[str]:
 def namespaced_problems(docs: Iterable[Doc]) -> list[str]:
     """The namespaced variant: the operator reaches exactly the namespaces it watches."""
     docs = list(docs)
-    problems = rule_problems(docs) + binding_problems(docs)
+    problems = rule_problems(docs) + binding_problems(docs) + lease_problems(docs)
     for role in of_kind(docs, "ClusterRole"):
         tenant = {(g, r) for g, r, _ in grants(role)} & TENANT_RESOURCES
         if tenant or any(r == "*" for _, r, _ in grants(role)):
@@ -182,9 +185,36 @@ def namespaced_problems(docs: Iterable[Doc]) -> list[str]:
     return problems
 
 
+def lease_problems(docs: Iterable[Doc]) -> list[str]:
+    """Leader election: on whenever replicas > 1, Lease rights in the operator's namespace
+    only (never a ClusterRole), and an identity unique per pod."""
+    docs = list(docs)
+    problems = []
+    env = {e["name"]: e for e in manager(docs).get("env") or []}
+    replicas = deployment(docs)["spec"].get("replicas", 1)
+    if str((env.get("MPU_LEADER_ELECTION") or {}).get("value")).lower() != "true":
+        if replicas > 1:
+            problems.append(f"{replicas} replicas without MPU_LEADER_ELECTION=true: each "
+                            "would run the handlers")
+        return problems
+    lease_ns = (env.get("MPU_LEADER_ELECTION_NAMESPACE") or {}).get("value") or OPERATOR_NS
+    if lease_ns != OPERATOR_NS:
+        problems.append(f"the Lease is in {lease_ns}, not the operator's {OPERATOR_NS}")
+    for verb in LEASE_VERBS:
+        granted = reach(docs, "coordination.k8s.io", "leases", verb)
+        if granted != {OPERATOR_NS}:
+            problems.append(f"{verb} leases is granted in {sorted(granted)}, not exactly "
+                            f"[{OPERATOR_NS!r}]")
+    for name, field in (("POD_NAME", "metadata.name"), ("POD_NAMESPACE", "metadata.namespace")):
+        ref = ((env.get(name) or {}).get("valueFrom") or {}).get("fieldRef") or {}
+        if ref.get("fieldPath") != field:
+            problems.append(f"{name} must come from the downward API ({field})")
+    return problems
+
+
 def clusterwide_problems(docs: Iterable[Doc]) -> list[str]:
     docs = list(docs)
-    problems = rule_problems(docs) + binding_problems(docs)
+    problems = rule_problems(docs) + binding_problems(docs) + lease_problems(docs)
     s = scope(docs)
     if not s.all_namespaces or s.namespaces:
         problems.append(f"the cluster-wide operator watches only {s.namespaces}")

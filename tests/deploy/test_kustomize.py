@@ -54,6 +54,19 @@ def test_every_rbac_rule_is_least_privilege(build: Build, folder: Path) -> None:
     assert checks.binding_problems(docs) == []
 
 
+@pytest.mark.parametrize("folder", [CLUSTERWIDE, NAMESPACED], ids=["clusterwide", "namespaced"])
+def test_leader_election_runs_two_replicas_on_one_lease(build: Build, folder: Path) -> None:
+    docs = build(folder)
+    assert checks.lease_problems(docs) == []
+    assert checks.deployment(docs)["spec"]["replicas"] == 2
+    container = checks.manager(docs)
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["MPU_LEADER_ELECTION"] == "true"
+    # the standby must count as ready: both probes hit the runner's own /healthz
+    assert container["readinessProbe"]["httpGet"] == container["livenessProbe"]["httpGet"]
+    assert "--liveness" in " ".join(container["args"])
+
+
 def test_variants_differ_only_in_scope(build: Build) -> None:
     """One Deployment for both: a fix to base/ cannot miss one variant."""
     wide, narrow = (copy.deepcopy(checks.manager(build(f))) for f in (CLUSTERWIDE, NAMESPACED))
@@ -72,7 +85,9 @@ def _mutations() -> dict[str, Callable[[list[dict[str, Any]]], None]]:
         checks.of_kind(docs, "Role")[0]["rules"][0]["verbs"] = ["*"]
 
     def list_secrets(docs: list[dict[str, Any]]) -> None:
-        checks.of_kind(docs, "Role")[0]["rules"][3]["verbs"].append("list")
+        tenant_role = next(d for d in checks.of_kind(docs, "Role")
+                           if d["metadata"]["name"] == "mpu-operator")
+        tenant_role["rules"][3]["verbs"].append("list")
 
     def env_names_unwatched(docs: list[dict[str, Any]]) -> None:
         _env(docs)["value"] = "tenant-a,tenant-b,other-team"
@@ -94,9 +109,30 @@ def _mutations() -> dict[str, Callable[[list[dict[str, Any]]], None]]:
     def foreign_subject(docs: list[dict[str, Any]]) -> None:
         checks.of_kind(docs, "RoleBinding")[0]["subjects"][0]["namespace"] = "tenant-a"
 
+    def cluster_leases(docs: list[dict[str, Any]]) -> None:
+        checks.of_kind(docs, "ClusterRole")[0]["rules"].append(
+            {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get"]})
+
+    def no_lease_role(docs: list[dict[str, Any]]) -> None:
+        docs.remove(next(d for d in checks.of_kind(docs, "Role")
+                         if d["metadata"]["name"] == "mpu-operator-leader-election"))
+
+    def two_replicas_no_election(docs: list[dict[str, Any]]) -> None:
+        _env(docs, "MPU_LEADER_ELECTION")["value"] = "false"
+
+    def lease_in_a_tenant(docs: list[dict[str, Any]]) -> None:
+        checks.manager(docs)["env"].append(
+            {"name": "MPU_LEADER_ELECTION_NAMESPACE", "value": "tenant-a"})
+
+    def shared_identity(docs: list[dict[str, Any]]) -> None:
+        _env(docs, "POD_NAME").pop("valueFrom")
+        _env(docs, "POD_NAME")["value"] = "operator"
+
     return {f.__name__: f for f in (cluster_secrets, wildcard_verbs, list_secrets,
                                     env_names_unwatched, env_star, watched_without_role,
-                                    role_without_watch, all_namespaces, foreign_subject)}
+                                    role_without_watch, all_namespaces, foreign_subject,
+                                    cluster_leases, no_lease_role, two_replicas_no_election,
+                                    lease_in_a_tenant, shared_identity)}
 
 
 @pytest.mark.parametrize("name", sorted(_mutations()))
@@ -143,8 +179,8 @@ def test_namespaced_variant_takes_the_emulator_component(build: Build,
     assert env["MPU_RTC_ENDPOINT"].startswith("http://mpu-rtc-emulator.")
 
 
-def _env(docs: list[dict[str, Any]]) -> dict[str, Any]:
-    found = [e for e in checks.manager(docs)["env"] if e["name"] == checks.CREDS_ENV]
+def _env(docs: list[dict[str, Any]], name: str = checks.CREDS_ENV) -> dict[str, Any]:
+    found = [e for e in checks.manager(docs)["env"] if e["name"] == name]
     assert len(found) == 1
     return found[0]
 

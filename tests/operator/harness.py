@@ -7,6 +7,7 @@ operator cannot. Its whole log is kept so that tests can prove no secret was eve
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import subprocess
@@ -20,6 +21,7 @@ from typing import Any, TypeVar
 from tests.support.cluster import Cluster
 
 T = TypeVar("T")
+_STARTS = itertools.count()  # one log file per start, across processes of one test
 
 APP = "app-test"
 AUTH_KEY = "authkey-SENTINEL-0f3c"  # every test URL carries it: it must never be shown
@@ -64,7 +66,7 @@ class OperatorProcess:
         self.logs: list[Path] = []
 
     def start(self) -> OperatorProcess:
-        log = self.log_dir / f"operator-{len(self.logs)}.log"
+        log = self.log_dir / f"operator-{next(_STARTS)}.log"
         self.logs.append(log)
         with log.open("wb") as out:
             self.proc = subprocess.Popen(

@@ -10,8 +10,10 @@ from __future__ import annotations
 import math
 import os
 import re
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from mpu_operator.core.timing import Timing
@@ -174,3 +176,90 @@ def _namespaces(environ: Mapping[str, str]) -> frozenset[str] | None:
                 f"and '-', at most 63) or '{ALL_NAMESPACES}' for all; entries are "
                 "comma-separated")
     return None if ALL_NAMESPACES in entries else frozenset(entries)
+
+
+# --- leader election (high availability) -------------------------------------------------
+
+ENV_LEADER_ELECTION = "MPU_LEADER_ELECTION"
+ENV_LEADER_ELECTION_NAMESPACE = "MPU_LEADER_ELECTION_NAMESPACE"
+ENV_LEASE_SECONDS = "MPU_LEADER_ELECTION_LEASE_SECONDS"
+ENV_RENEW_SECONDS = "MPU_LEADER_ELECTION_RENEW_SECONDS"
+ENV_RETRY_SECONDS = "MPU_LEADER_ELECTION_RETRY_SECONDS"
+#: Where Kubernetes tells a pod its own namespace (the ServiceAccount token's mount).
+SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+_TRUE_WORDS = {"1", "true", "yes", "on"}
+_FALSE_WORDS = {"0", "false", "no", "off"}
+
+
+@dataclass(frozen=True)
+class LeaderElectionConfig:
+    """Who competes for which Lease, and how fast (see docs/deploy.md, "High availability").
+
+    ``lease_seconds`` is a whole number: it is the Lease's ``leaseDurationSeconds`` (an
+    int32), and the client library round-trips it through ``str``/``int``. The library also
+    ``sys.exit``s on timings it dislikes; checking them here names the variable instead.
+    """
+
+    namespace: str
+    identity: str
+    lease_seconds: int = 15
+    renew_seconds: float = 10.0
+    retry_seconds: float = 2.0
+    name: str = "mpu-operator"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ, *,
+                 namespace_file: Path = SERVICE_ACCOUNT_NAMESPACE,
+                 ) -> LeaderElectionConfig | None:
+        """None unless ``MPU_LEADER_ELECTION`` is true (then every value is checked)."""
+        if not _bool(environ, ENV_LEADER_ELECTION, default=False):
+            return None
+        lease = _int(environ, ENV_LEASE_SECONDS, 15, minimum=2)
+        renew = _float(environ, ENV_RENEW_SECONDS, 10.0, minimum=1.0)
+        retry = _float(environ, ENV_RETRY_SECONDS, 2.0, minimum=1.0)
+        if renew >= lease:
+            raise SettingsError(f"{ENV_RENEW_SECONDS}={renew:g}: must be less than "
+                                f"{ENV_LEASE_SECONDS}={lease} (renew before the Lease expires)")
+        if renew <= 1.2 * retry:
+            raise SettingsError(f"{ENV_RENEW_SECONDS}={renew:g}: must be more than 1.2 x "
+                                f"{ENV_RETRY_SECONDS}={retry:g} (room for a retry)")
+        return cls(namespace=_lease_namespace(environ, namespace_file),
+                   identity=_identity(environ), lease_seconds=lease, renew_seconds=renew,
+                   retry_seconds=retry)
+
+
+def _bool(environ: Mapping[str, str], name: str, *, default: bool) -> bool:
+    raw = environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    word = raw.strip().lower()
+    if word in _TRUE_WORDS | _FALSE_WORDS:
+        return word in _TRUE_WORDS
+    raise SettingsError(f"{_shown(name, raw)}: must be true or false")
+
+
+def _lease_namespace(environ: Mapping[str, str], namespace_file: Path) -> str:
+    """The explicit setting, else the pod's own namespace (downward API, then the mount)."""
+    for name in (ENV_LEADER_ELECTION_NAMESPACE, "POD_NAMESPACE"):
+        raw = environ.get(name, "")
+        if raw.strip():
+            if not _NAMESPACE.fullmatch(raw.strip()):
+                raise SettingsError(f"{_shown(name, raw)}: must be a namespace name "
+                                    "(lower-case letters, digits and '-', at most 63)")
+            return raw.strip()
+    try:
+        found = namespace_file.read_text().strip()
+    except OSError:
+        found = ""
+    if not _NAMESPACE.fullmatch(found):
+        raise SettingsError(f"{ENV_LEADER_ELECTION_NAMESPACE} is not set and this is not a "
+                            f"pod (no POD_NAMESPACE, no {namespace_file}): set it to the "
+                            "namespace of the mpu-operator Lease")
+    return found
+
+
+def _identity(environ: Mapping[str, str]) -> str:
+    """``POD_NAME`` (unique among replicas, stable across a container restart), else
+    hostname-pid: two processes on one machine must never share an identity."""
+    pod = environ.get("POD_NAME", "").strip()
+    return pod or f"{socket.gethostname()}-{os.getpid()}"

@@ -65,8 +65,13 @@ CRDS = ResourceType(
     group="apiextensions.k8s.io", version="v1", plural="customresourcedefinitions",
     kind="CustomResourceDefinition", namespaced=False, status_subresource=True, custom=True,
     short_names=("crd", "crds"))
+# The operator's leader election (MPU_LEADER_ELECTION): get, create, PUT with the
+# resourceVersion precondition, as the apiserver (unconditional PUT allowed for core types).
+LEASES = ResourceType(group="coordination.k8s.io", version="v1", plural="leases", kind="Lease",
+                      namespaced=True)
 
-DEFAULT_RESOURCES: tuple[ResourceType, ...] = (MPUTASKS, SECRETS, EVENTS, NAMESPACES, CRDS)
+DEFAULT_RESOURCES: tuple[ResourceType, ...] = (MPUTASKS, SECRETS, EVENTS, NAMESPACES, CRDS,
+                                                LEASES)
 
 
 def resolve(name: str, resources: Iterable[ResourceType] = DEFAULT_RESOURCES) -> ResourceType:
