@@ -18,18 +18,20 @@ from tests.operator.conftest import FAST
 from tests.operator.harness import (
     APP,
     KIND,
-    calls,
-    clear_faults,
     condition,
-    gone,
     manifest,
     parse,
-    post_fault,
-    secret,
     status,
     tasks_of,
     url,
     wait_phase,
+)
+from tests.operator.kit import (
+    calls,
+    clear_faults,
+    gone,
+    post_fault,
+    secret,
     wait_status,
 )
 

@@ -15,19 +15,21 @@ import pytest
 from tests.operator.conftest import FAST
 from tests.operator.harness import (
     KIND,
+    condition,
+    manifest,
+    parse,
+    status,
+    tasks_of,
+    url,
+    wait_phase,
+)
+from tests.operator.kit import (
     all_conditions_text,
     b64,
     calls,
-    condition,
     gone,
-    manifest,
-    parse,
     secret,
-    status,
-    tasks_of,
     tasks_with_id,
-    url,
-    wait_phase,
     wait_status,
 )
 
