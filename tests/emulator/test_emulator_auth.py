@@ -86,7 +86,7 @@ def test_v1_wrong_secret_and_unknown_key(auth: Authenticator) -> None:
     ("2026-01-01 00:00:00", "Request.InvalidTimestamp", 400),
     (timestamp(NOW - timedelta(minutes=15, seconds=1)), "Request.IllegalTimestamp", 401),
     (timestamp(NOW + timedelta(minutes=15, seconds=1)), "Request.IllegalTimestamp", 401),
-])
+], ids=["missing", "malformed", "too-old", "too-new"])  # stable ids: xdist workers agree
 def test_v1_timestamp(auth: Authenticator, timestamp_value: str | None, code: str,
                       http: int) -> None:
     params = signed_params(ACTION, access_key_id=KEY, access_key_secret=SECRET, now=NOW)
