@@ -8,9 +8,6 @@ so that the two grow without stepping on each other.
 from __future__ import annotations
 
 import base64
-import json
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -30,16 +27,9 @@ def b64(value: str) -> str:
 
 
 def emulator_control(rtc: Any, method: str, path: str, body: Any = None) -> Any:
-    """A raw call to the RTC emulator's control API (``/_emulator/...``), as curl would
-    make it: for the parts the harness has no helper for (a fault's newer fields)."""
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(rtc.url + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        raise AssertionError(f"{method} {path}: {error.code} {error.read().decode()}") from None
+    """A raw call to the RTC emulator's control API, for the parts the harness has no
+    helper for (a fault's newer fields)."""
+    return rtc.control(method, path, body)
 
 
 def post_fault(rtc: Any, **fault: Any) -> None:

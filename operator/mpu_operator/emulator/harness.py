@@ -100,7 +100,8 @@ class EmulatorServer:
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
-    async def _call(self, method: str, path: str, body: Any = None) -> Any:
+    async def control(self, method: str, path: str, body: Any = None) -> Any:
+        """One raw call to the control API (``/_emulator/...``), for what has no helper."""
         if self._session is None:
             self._session = aiohttp.ClientSession()
         async with self._session.request(method, self.url + path, json=body) as response:
@@ -110,16 +111,16 @@ class EmulatorServer:
             return payload
 
     async def join(self, app: str, channel: str, user: str) -> list[str]:
-        payload = await self._call("POST", _path("apps", app, "channels", channel, "users", user))
+        payload = await self.control("POST", _path("apps", app, "channels", channel, "users", user))
         return list(payload["users"])
 
     async def leave(self, app: str, channel: str, user: str) -> list[str]:
-        payload = await self._call("DELETE",
+        payload = await self.control("DELETE",
                                    _path("apps", app, "channels", channel, "users", user))
         return list(payload["users"])
 
     async def fail(self, app: str, task_id: str, status: int) -> dict[str, Any]:
-        result: dict[str, Any] = await self._call(
+        result: dict[str, Any] = await self.control(
             "POST", _path("apps", app, "tasks", task_id, "fail"), {"status": status})
         return result
 
@@ -128,19 +129,19 @@ class EmulatorServer:
                     apply_after_seconds: float | None = None) -> None:
         """Order a fault (see docs/emulator.md). ``applied="late"`` with
         ``apply_after_seconds=S``: the StartMPUTask takes effect S seconds after it came."""
-        await self._call("POST", _path("faults"),
+        await self.control("POST", _path("faults"),
                          _fault_body(action, code, http, count, timeout, applied,
                                      apply_after_seconds))
 
     async def tasks(self) -> list[dict[str, Any]]:
-        return list((await self._call("GET", _path("tasks")))["tasks"])
+        return list((await self.control("GET", _path("tasks")))["tasks"])
 
     async def stats(self) -> dict[str, Any]:
-        result: dict[str, Any] = await self._call("GET", _path("stats"))
+        result: dict[str, Any] = await self.control("GET", _path("stats"))
         return result
 
     async def reset(self) -> None:
-        await self._call("POST", _path("reset"))
+        await self.control("POST", _path("reset"))
 
 
 class EmulatorThread:
@@ -215,7 +216,8 @@ class EmulatorThread:
                  tb: TracebackType | None) -> None:
         self.stop()
 
-    def _call(self, method: str, path: str, body: Any = None) -> Any:
+    def control(self, method: str, path: str, body: Any = None) -> Any:
+        """One raw call to the control API (``/_emulator/...``), for what has no helper."""
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(self.url + path, data=data, method=method,
                                          headers={"Content-Type": "application/json"})
@@ -226,15 +228,15 @@ class EmulatorThread:
             raise RuntimeError(f"{method} {path}: {error.code} {error.read().decode()}") from None
 
     def join(self, app: str, channel: str, user: str) -> list[str]:
-        return list(self._call("POST",
+        return list(self.control("POST",
                                _path("apps", app, "channels", channel, "users", user))["users"])
 
     def leave(self, app: str, channel: str, user: str) -> list[str]:
-        return list(self._call("DELETE",
+        return list(self.control("DELETE",
                                _path("apps", app, "channels", channel, "users", user))["users"])
 
     def fail(self, app: str, task_id: str, status: int) -> dict[str, Any]:
-        result: dict[str, Any] = self._call("POST", _path("apps", app, "tasks", task_id, "fail"),
+        result: dict[str, Any] = self.control("POST", _path("apps", app, "tasks", task_id, "fail"),
                                             {"status": status})
         return result
 
@@ -243,12 +245,12 @@ class EmulatorThread:
               apply_after_seconds: float | None = None) -> None:
         """Order a fault (see docs/emulator.md). ``applied="late"`` with
         ``apply_after_seconds=S``: the StartMPUTask takes effect S seconds after it came."""
-        self._call("POST", _path("faults"),
+        self.control("POST", _path("faults"),
                    _fault_body(action, code, http, count, timeout, applied,
                                apply_after_seconds))
 
     def tasks(self) -> list[dict[str, Any]]:
-        return list(self._call("GET", _path("tasks"))["tasks"])
+        return list(self.control("GET", _path("tasks"))["tasks"])
 
     def task(self, task_id: str, app: str | None = None) -> dict[str, Any]:
         """The latest record of ``task_id`` (KeyError if none)."""
@@ -258,8 +260,8 @@ class EmulatorThread:
         raise KeyError(task_id)
 
     def stats(self) -> dict[str, Any]:
-        result: dict[str, Any] = self._call("GET", _path("stats"))
+        result: dict[str, Any] = self.control("GET", _path("stats"))
         return result
 
     def reset(self) -> None:
-        self._call("POST", _path("reset"))
+        self.control("POST", _path("reset"))
