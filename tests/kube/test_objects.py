@@ -18,8 +18,20 @@ portable = pytest.mark.portable
 
 
 def task(namespace: str, name: str = "t1", **spec: Any) -> dict[str, Any]:
+    """A valid MPUTask (a real apiserver with the CRD refuses anything else); the tests vary
+    its ``channelId``. No operator runs here, so nothing is ever started."""
     return {"apiVersion": "mpu-operator.io/v1alpha1", "kind": "MPUTask",
-            "metadata": {"name": name, "namespace": namespace}, "spec": spec or {"size": 1}}
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": spec or valid_spec("c1")}
+
+
+def valid_spec(channel: str) -> dict[str, Any]:
+    return {"appId": "app", "channelId": channel, "streamURL": "rtmp://h.example/live/s",
+            "layout": {"layoutIds": [1]}, "encoding": {"mediaEncode": 20}}
+
+
+def channel(value: str) -> dict[str, Any]:
+    return {"spec": {"channelId": value}}
 
 
 def rv(obj: dict[str, Any]) -> int:
@@ -45,7 +57,7 @@ def test_resource_versions_grow_across_resources(kube: Cluster, namespace: str) 
     first = kube.create(task(namespace, "a"))
     secret = kube.create({"apiVersion": "v1", "kind": "Secret",
                           "metadata": {"name": "s", "namespace": namespace}})
-    second = kube.patch("mpu", namespace, "a", {"spec": {"size": 2}})
+    second = kube.patch("mpu", namespace, "a", channel("c2"))
     assert rv(first) < rv(secret) < rv(second)
     assert rv(second) <= int(kube.list_raw("mpu", namespace)["metadata"]["resourceVersion"])
 
@@ -53,7 +65,7 @@ def test_resource_versions_grow_across_resources(kube: Cluster, namespace: str) 
 @portable
 def test_generation_grows_on_spec_changes_only(kube: Cluster, namespace: str) -> None:
     kube.create(task(namespace))
-    after_spec = kube.patch("mpu", namespace, "t1", {"spec": {"size": 2}})
+    after_spec = kube.patch("mpu", namespace, "t1", channel("c2"))
     after_meta = kube.patch("mpu", namespace, "t1", {"metadata": {"labels": {"a": "b"},
                                                                   "annotations": {"c": "d"}}})
     after_status = kube.patch("mpu", namespace, "t1", {"status": {"phase": "Running"}},
@@ -69,28 +81,30 @@ def test_status_is_a_subresource(kube: Cluster, namespace: str) -> None:
     body["status"] = {"phase": "Forged"}
     assert "status" not in kube.create(body)  # dropped on create
     kube.patch("mpu", namespace, "t1", {"status": {"phase": "Running"}}, status=True)
-    main = kube.patch("mpu", namespace, "t1", {"status": {"phase": "Ignored"}, "spec": {"size": 3}})
-    assert main["status"] == {"phase": "Running"} and main["spec"] == {"size": 3}
-    sub = kube.patch("mpu", namespace, "t1", {"status": {"x": 1}, "spec": {"size": 9}},
+    main = kube.patch("mpu", namespace, "t1", {"status": {"phase": "Ignored"},
+                                               "spec": {"channelId": "c3"}})
+    assert main["status"] == {"phase": "Running"} and main["spec"]["channelId"] == "c3"
+    sub = kube.patch("mpu", namespace, "t1", {"status": {"x": 1}, "spec": {"channelId": "c9"}},
                      status=True)
-    assert sub["spec"] == {"size": 3} and sub["status"] == {"phase": "Running", "x": 1}
+    assert sub["spec"]["channelId"] == "c3"
+    assert sub["status"] == {"phase": "Running", "x": 1}
 
 
 @portable
 def test_noop_patch_keeps_the_resource_version(kube: Cluster, namespace: str) -> None:
     created = kube.create(task(namespace))
-    same = kube.patch("mpu", namespace, "t1", {"spec": {"size": 1}})
+    same = kube.patch("mpu", namespace, "t1", channel("c1"))
     assert rv(same) == rv(created)
 
 
 @portable
 def test_stale_resource_version_is_a_conflict(kube: Cluster, namespace: str) -> None:
     created = kube.create(task(namespace))
-    kube.patch("mpu", namespace, "t1", {"spec": {"size": 2}})
+    kube.patch("mpu", namespace, "t1", channel("c2"))
     stale = created["metadata"]["resourceVersion"]
     with pytest.raises(ApiError) as merge:
         kube.patch("mpu", namespace, "t1", {"metadata": {"resourceVersion": stale},
-                                            "spec": {"size": 3}})
+                                            "spec": {"channelId": "c3"}})
     with pytest.raises(ApiError) as put:
         kube.replace(created)
     with pytest.raises(ApiError) as json_patch:  # what kopf sends for finalizers
@@ -100,7 +114,7 @@ def test_stale_resource_version_is_a_conflict(kube: Cluster, namespace: str) -> 
     assert (merge.value.status, merge.value.reason) == (409, "Conflict")
     assert (put.value.status, put.value.reason) == (409, "Conflict")
     assert json_patch.value.status == 422
-    assert kube.get("mpu", namespace, "t1")["spec"] == {"size": 2}
+    assert kube.get("mpu", namespace, "t1")["spec"]["channelId"] == "c2"
 
 
 @portable
