@@ -110,3 +110,31 @@ def test_bad_namespace_lists_name_the_variable(value: str) -> None:
     text = str(info.value)
     assert text.startswith("MPU_DEFAULT_CREDENTIALS_NAMESPACES: entry ")
     assert "must be a namespace name" in text and "\n" not in text
+
+
+def test_no_shard_by_default_and_the_whole_budget() -> None:
+    config = OperatorConfig.from_env({"MPU_API_QPS": "8"})
+    assert config.shard is None and config.timing.api_qps == 8
+
+
+def test_a_shard_takes_its_share_of_the_account_budget() -> None:
+    """MPU_API_QPS is the account's limit, shared by all k shards."""
+    config = OperatorConfig.from_env({"MPU_SHARD": "1/4", "MPU_API_QPS": "10"})
+    assert config.shard is not None and (config.shard.index, config.shard.count) == (1, 4)
+    assert config.timing.api_qps == 2.5
+
+
+@pytest.mark.parametrize("raw", ["2/2", "1", "0/65", "x/2", "-1/2"])
+def test_a_bad_shard_names_the_variable_and_the_rule(raw: str) -> None:
+    with pytest.raises(SettingsError, match=r"MPU_SHARD=.*0 <= i < k <= 64"):
+        OperatorConfig.from_env({"MPU_SHARD": raw})
+
+
+def test_each_shard_elects_its_own_leader() -> None:
+    from mpu_operator.controller.settings import LeaderElectionConfig
+
+    env = {"MPU_LEADER_ELECTION": "true", "MPU_LEADER_ELECTION_NAMESPACE": "ops"}
+    plain = LeaderElectionConfig.from_env(env)
+    sharded = LeaderElectionConfig.from_env({**env, "MPU_SHARD": "1/3"})
+    assert plain is not None and sharded is not None
+    assert (plain.name, sharded.name) == ("mpu-operator", "mpu-operator-shard-1-of-3")

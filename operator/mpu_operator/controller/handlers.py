@@ -23,6 +23,7 @@ from mpu_operator.controller.kube import Kube, load_config
 from mpu_operator.controller.settings import OperatorConfig
 from mpu_operator.core import decide as d
 from mpu_operator.core.ledger import Ledger, claim_of, owner_of, uses_of
+from mpu_operator.core.shard import Shard, route_key, shard_of_key
 from mpu_operator.rtc.client import AsyncRTCClient, RTCClient
 from mpu_operator.rtc.ratelimit import RateLimiter
 
@@ -30,6 +31,8 @@ FINALIZER = f"{GROUP}/finalizer"
 logger = logging.getLogger(__name__)
 registry = kopf.OperatorRegistry()
 _started_at = datetime.now(UTC)
+#: MPU_SHARD of this process (set at start-up); None: it drives every MPUTask.
+_shard: Shard | None = None
 
 
 def _ctx(memo: Any) -> rc.Context:
@@ -53,7 +56,8 @@ def build_context(config: OperatorConfig, kube: Kube | None = None,
     metrics = metrics or metrics_mod.process()
     limiter = RateLimiter(rate=config.timing.api_qps, on_wait=metrics.limiter_waited)
     client = RTCClient(config.endpoint, limiter=None, on_call=metrics.rtc_call)
-    ledger = Ledger(_started_at, timedelta(seconds=config.timing.url_cooldown))
+    ledger = Ledger(_started_at, timedelta(seconds=config.timing.url_cooldown),
+                    shard=config.shard)
     return rc.Context(config=config, rtc=AsyncRTCClient(client, limiter),
                       kube=kube or Kube(load_config(), config.secret_cache_seconds),
                       ledger=ledger, metrics=metrics)
@@ -68,11 +72,15 @@ def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
 
 @kopf.on.startup(registry=registry)
 async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
-    global _started_at
+    global _started_at, _shard
     _started_at = datetime.now(UTC)
-    settings.persistence.finalizer = FINALIZER
+    if getattr(memo, "mpu_context", None) is None:  # tests may inject their own
+        memo.mpu_context = build_context(OperatorConfig.from_env())
+    _shard = memo.mpu_context.config.shard
+    settings.persistence.finalizer = FINALIZER  # one finalizer, whichever shard drives
+    # Per shard: a shard waiting out another's deletion must not delay that one's handler.
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(
-        prefix=GROUP)
+        prefix=GROUP if _shard is None else f"shard-{_shard.index}.{GROUP}")
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
         prefix=GROUP, key="last-handled-configuration",
         ignored_fields=["spec.streamURL"])  # may carry the auth key: no copies of it
@@ -80,11 +88,17 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     settings.execution.max_workers = 32
     asyncio.get_running_loop().set_default_executor(
         concurrent.futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="mpu-io"))
-    if getattr(memo, "mpu_context", None) is None:  # tests may inject their own
-        memo.mpu_context = build_context(OperatorConfig.from_env())
-    logger.info("mpu-operator: endpoint %s, %.1f API calls/s, %d tasks per app",
-                memo.mpu_context.config.endpoint, memo.mpu_context.config.timing.api_qps,
-                memo.mpu_context.config.max_tasks_per_app)
+    config = memo.mpu_context.config
+    quota = config.max_tasks_per_app
+    logger.info("mpu-operator: endpoint %s, %.2f API calls/s, %d tasks per app%s",
+                config.endpoint, config.timing.api_qps,
+                _shard.quota_share(quota) if _shard else quota,
+                f" (shard {_shard} of the URLs)" if _shard else "")
+
+
+def _mine(body: kopf.Body, **_: Any) -> bool:
+    """Does this process drive the object? (Every shard indexes every object.)"""
+    return _shard is None or _shard.owns(body)
 
 
 @kopf.index(GROUP, VERSION, PLURAL, registry=registry)
@@ -114,13 +128,18 @@ def _forget(memo: Any, body: kopf.Body) -> None:
 
 
 @kopf.daemon(GROUP, VERSION, PLURAL, registry=registry, cancellation_timeout=10.0,
-             when=lambda body, **_: not body.get("metadata", {}).get("deletionTimestamp"))
+             when=lambda body, **kw: not body.get("metadata", {}).get("deletionTimestamp")
+             and _mine(body))
 async def reconcile(body: kopf.Body, memo: kopf.Memo, stopped: kopf.DaemonStopped,
                     logger: kopf.Logger, mpu_uses: kopf.Index[str, Any] | None = None,
                     **_: Any) -> None:
-    """Drive one MPUTask for as long as it lives (deletion is ``finalize``'s job)."""
+    """Drive one MPUTask for as long as it lives (deletion is ``finalize``'s job), or, when
+    sharded, for as long as it is this shard's (kopf stops the daemon when ``_mine`` turns
+    false, and starts it in the shard it moved to)."""
     ctx = _ctx(memo)
     obj = _obj(memo)
+    if _shard is not None:  # another shard may have driven it since: the status is fresher
+        obj.record, obj.last_status = None, None
     unsubscribe = ctx.ledger.subscribe(obj.wake.set)
     try:
         while not stopped:
@@ -169,8 +188,17 @@ async def _sleep(wake: asyncio.Event, stopped: kopf.DaemonStopped, delay: float)
 @kopf.on.delete(GROUP, VERSION, PLURAL, registry=registry, retries=None)
 async def finalize(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger,
                    mpu_uses: kopf.Index[str, Any] | None = None, **_: Any) -> None:
-    """Stop the task (per deletionPolicy) before kopf removes the finalizer."""
+    """Stop the task (per deletionPolicy) before kopf removes the finalizer.
+
+    Registered for every object even when sharded: a shard with no handler for an object
+    would remove the shared finalizer. Another shard's object is waited out (its shard
+    removes the finalizer when done)."""
     ctx = _ctx(memo)
+    if not _mine(body):
+        assert _shard is not None
+        raise kopf.TemporaryError(
+            f"driven by operator shard {shard_of_key(route_key(body), _shard.count)}",
+            delay=5.0)
     obj = _obj(memo)
     action = await rc.step(ctx, obj, lambda: _inputs(body, mpu_uses, deleting=True))
     if isinstance(action, d.Finish):

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from mpu_operator.core.shard import Shard, parse_shard
 from mpu_operator.core.timing import Timing
 from mpu_operator.rtc.client import DEFAULT_ENDPOINT, ENV_ENDPOINT
 from mpu_operator.rtc.credentials import Credentials
@@ -23,6 +24,7 @@ from mpu_operator.rtc.credentials import Credentials
 ENV_DEFAULT_CREDENTIALS_NAMESPACES = "MPU_DEFAULT_CREDENTIALS_NAMESPACES"
 ENV_METRICS_PORT = "MPU_METRICS_PORT"
 ENV_LOG_FORMAT = "MPU_LOG_FORMAT"
+ENV_SHARD = "MPU_SHARD"
 LOG_FORMATS = ("plain", "json")
 ALL_NAMESPACES = "*"
 _NAMESPACE = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
@@ -47,6 +49,8 @@ class OperatorConfig:
     #: Where ``/metrics`` is served; None: nowhere (metrics off).
     metrics_port: int | None = None
     log_format: str = "plain"
+    #: This process's shard (``MPU_SHARD=i/k``); None: the only operator.
+    shard: Shard | None = None
 
     def defaults_allowed_in(self, namespace: str) -> bool:
         """May an MPUTask in ``namespace`` without ``credentialsRef`` use the defaults?"""
@@ -55,7 +59,9 @@ class OperatorConfig:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> OperatorConfig:
-        qps = _float(environ, "MPU_API_QPS", 10.0, minimum=0.1)
+        shard = shard_setting(environ)
+        # MPU_API_QPS is the account's budget, shared by all shards: each takes 1/k of it.
+        qps = _float(environ, "MPU_API_QPS", 10.0, minimum=0.1) / (shard.count if shard else 1)
         timing = Timing(
             steady_poll=_float(environ, "MPU_POLL_STEADY_SECONDS", 30.0, minimum=1.0),
             fast_poll=_float(environ, "MPU_POLL_FAST_SECONDS", 2.0, minimum=0.1),
@@ -76,7 +82,19 @@ class OperatorConfig:
             default_credentials_namespaces=_namespaces(environ),
             metrics_port=_port(environ, ENV_METRICS_PORT),
             log_format=log_format(environ),
+            shard=shard,
         )
+
+
+def shard_setting(environ: Mapping[str, str] = os.environ) -> Shard | None:
+    """``MPU_SHARD=i/k``: this process drives shard i of k (unset or blank: no sharding)."""
+    raw = environ.get(ENV_SHARD)
+    if raw is None or raw.strip() == "":
+        return None
+    try:
+        return parse_shard(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{_shown(ENV_SHARD, raw)}: {exc}") from None
 
 
 def log_format(environ: Mapping[str, str] = os.environ) -> str:
@@ -223,9 +241,11 @@ class LeaderElectionConfig:
         if renew <= 1.2 * retry:
             raise SettingsError(f"{ENV_RENEW_SECONDS}={renew:g}: must be more than 1.2 x "
                                 f"{ENV_RETRY_SECONDS}={retry:g} (room for a retry)")
+        shard = shard_setting(environ)  # each shard elects its own leader
+        name = f"mpu-operator-shard-{shard.index}-of-{shard.count}" if shard else "mpu-operator"
         return cls(namespace=_lease_namespace(environ, namespace_file),
                    identity=_identity(environ), lease_seconds=lease, renew_seconds=renew,
-                   retry_seconds=retry)
+                   retry_seconds=retry, name=name)
 
 
 def _bool(environ: Mapping[str, str], name: str, *, default: bool) -> bool:

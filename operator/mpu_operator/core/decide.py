@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from mpu_operator.core import taskid
 from mpu_operator.core.model import Desired, Owner, Phase, Record, StopCause, TaskState
-from mpu_operator.core.rules import CoolingDown, Free, Gate, InUse, Queued
+from mpu_operator.core.rules import CoolingDown, Free, Gate, InUse, OtherShard, Queued
 from mpu_operator.core.transitions import TASK_ID_IN_USE
 
 # Stable condition reasons (CamelCase), part of the API.
@@ -22,6 +22,7 @@ URL_IN_USE = "StreamURLInUse"
 URL_COOLING_DOWN = "StreamURLCoolingDown"
 URL_QUEUED = "StreamURLQueued"
 QUOTA_EXHAUSTED = "QuotaExhausted"
+URL_OTHER_SHARD = "StreamURLInOtherShard"
 BACKING_OFF = "BackingOff"
 API_ERROR = "APIError"
 TERMINAL_ERROR = "ServiceRejected"
@@ -304,6 +305,9 @@ def _gate_wait(s: Situation, phase: Phase) -> Wait | None:
         return Wait(phase, URL_COOLING_DOWN,
                     f"the stream URL is cooling down until {_iso(gate.until)} "
                     "(the service forbids reuse within 10 s of a stop)", gate.until)
+    if isinstance(gate, OtherShard):
+        return Wait(phase, URL_OTHER_SHARD, f"the stream URL is arbitrated by operator shard "
+                    f"{gate.shard}: handing this MPUTask over to it", s.recheck_at)
     assert isinstance(gate, Queued)
     return Wait(phase, URL_QUEUED,
                 f"the stream URL goes first to the older {_who(gate.ahead, s)}", s.recheck_at)

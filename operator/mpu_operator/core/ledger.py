@@ -16,7 +16,16 @@ from typing import Any
 
 from mpu_operator.core import taskid
 from mpu_operator.core.model import Owner, Record, TaskState
-from mpu_operator.core.rules import Gate, IdClaim, UrlUse, quota_free, task_id_taken, url_gate
+from mpu_operator.core.rules import (
+    Gate,
+    IdClaim,
+    OtherShard,
+    UrlUse,
+    quota_free,
+    task_id_taken,
+    url_gate,
+)
+from mpu_operator.core.shard import Shard, shard_of_key
 from mpu_operator.core.status import clamp_future, parse_time, record_from_status
 from mpu_operator.streamurl import stream_key
 
@@ -105,9 +114,11 @@ class Ledger:
     """The arbitration's memory in this process. Not thread-safe: used from the event loop,
     and a claim is made in the same synchronous step as the decision that needs it."""
 
-    def __init__(self, started_at: datetime, cooldown: timedelta) -> None:
+    def __init__(self, started_at: datetime, cooldown: timedelta,
+                 shard: Shard | None = None) -> None:
         self.started_at = started_at
         self.cooldown = cooldown
+        self.shard = shard  # None: the only operator, arbiter of every URL
         self._local: dict[Owner, list[UrlUse]] = {}
         self._claims: dict[Owner, IdClaim] = {}
         self._listeners: list[Callable[[], None]] = []
@@ -125,10 +136,20 @@ class Ledger:
             self._notify()
 
     def gate(self, me: Owner, key: str, indexed: Iterable[UrlUse], now: datetime) -> Gate:
+        if self.shard is not None and not self.shard.owns_key(key):
+            return OtherShard(shard_of_key(key, self.shard.count))
         return url_gate(me, key, self.uses(indexed), now, self.cooldown, self.started_at)
 
     def quota_ok(self, me: Owner, app_id: str, indexed: Iterable[UrlUse], limit: int) -> bool:
-        return quota_free(me, app_id, self.uses(indexed), limit)
+        """Sharded, each shard counts only the tasks on its own URLs (only it starts those)
+        against its slice of ``limit``: the slices add up to ``limit``, so no race between
+        shards can exceed it."""
+        uses = self.uses(indexed)
+        if self.shard is None:
+            return quota_free(me, app_id, uses, limit)
+        shard = self.shard
+        own = [u for u in uses if u.key is not None and shard.owns_key(u.key)]
+        return quota_free(me, app_id, own, shard.quota_share(limit))
 
     def claim(self, claim: IdClaim) -> None:
         """This process's latest word on the TaskIds ``claim.owner`` may act on."""

@@ -48,7 +48,15 @@ class Queued:
     ahead: Owner
 
 
-Gate = Free | InUse | CoolingDown | Queued
+@dataclass(frozen=True)
+class OtherShard:
+    """The URL is arbitrated by another operator shard (``MPU_SHARD``): only it may start
+    on it, so this one hands the object over (see core/shard.py)."""
+
+    shard: int
+
+
+Gate = Free | InUse | CoolingDown | Queued | OtherShard
 
 
 def url_gate(
