@@ -283,9 +283,12 @@ def duplicates(record: list[dict[str, Any]]) -> list[str]:
     for tasks in by_base.values():
         spans = sorted((_when(t["startedAt"]), _when(t["stoppedAt"]), t["taskId"])
                        for t in tasks)
-        for (_, stop_a, a), (start_b, _, b) in zip(spans, spans[1:], strict=False):
-            if start_b < stop_a:
-                found.append(f"{a} and {b} live at once")
+        latest_stop, holder = float("-inf"), ""
+        for start, stop, task_id in spans:  # each against every earlier one still live
+            if start < latest_stop:
+                found.append(f"{holder} and {task_id} live at once")
+            if stop > latest_stop:
+                latest_stop, holder = stop, task_id
     return found
 
 
