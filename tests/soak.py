@@ -32,6 +32,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import requests
+
 from mpu_operator.core.taskid import derive_base
 from mpu_operator.emulator.config import EmulatorConfig
 from mpu_operator.emulator.harness import EmulatorThread
@@ -137,6 +139,8 @@ class Chaos:
             action()
         except ApiError as error:  # a 404/409 race with the operator or a deletion
             self.counts.add(f"refused-{error.status}")
+        except requests.RequestException:  # the stand-in, busy at 100 objects, timed out
+            self.counts.add("kube-timeouts")
 
     def present(self) -> list[str]:
         return [n for n in self.names if n not in self.recreate_at]
@@ -179,6 +183,9 @@ class Chaos:
                 if error.status == 409:  # the old one still finalizing: later
                     continue
                 raise
+            except requests.RequestException:  # the stand-in timed out: try again later
+                self.counts.add("kube-timeouts")
+                continue
             del self.recreate_at[name]
             self.counts.add("recreates")
 
@@ -352,7 +359,7 @@ def soak(opts: Options) -> Summary:
                 f"random_faults={sum(injected.values())} {injected}")
             _judge(chaos, summary, quota)
         finally:
-            operator.stop()
+            operator.kill()  # the record is taken: a graceful stop would only cost time
     out(f"operator logs: {work}")
     return summary
 
@@ -377,7 +384,9 @@ def _judge(chaos: Chaos, summary: Summary, quota: int) -> None:
     found_leaks = leaks(rtc.tasks(), kube.list(KIND, ns))
     for obj in kube.list(KIND, ns):  # then everything goes: nothing may stay live
         kube.delete(KIND, ns, obj["metadata"]["name"], missing_ok=True)
+    deleting = time.monotonic()
     wait(lambda: not kube.list(KIND, ns), CONVERGE_SECONDS)
+    out(f"deleted all in {time.monotonic() - deleting:.1f}s")
     wait(lambda: rtc.stats()["latePendingCalls"] == 0, 15)
     record, stats = rtc.tasks(), rtc.stats()
     found_leaks += [f"{t} (after deleting all)" for t in leaks(record, kube.list(KIND, ns))]
