@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: test unit integration lint crd bench e2e run emulator demo clean mutation
+.PHONY: test unit integration lint crd bench e2e run emulator demo clean mutation soak
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,3 +53,6 @@ demo: $(STAMP)  ## the life of an MPUTask with real kubectl, on the sandbox (no 
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+soak: $(STAMP)  ## bounded chaos run of the real operator (~4 min): SOAK_ARGS='--seed 1 --tasks 100 --kills 10'
+	$(BIN)/python -m tests.soak $(SOAK_ARGS)

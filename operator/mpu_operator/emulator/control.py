@@ -13,6 +13,7 @@ from aiohttp import web
 
 from .errors import ControlError
 from .faults import parse_fault
+from .random_faults import RandomFaults, parse_random_faults
 from .service import Service
 
 PREFIX = "/_emulator"
@@ -92,6 +93,28 @@ async def clear_faults(request: web.Request) -> web.Response:
     return _ok({"faults": []})
 
 
+def _random_json(service: Service) -> dict[str, Any]:
+    source = service.faults.random
+    return {"randomFaults": source.to_json() if isinstance(source, RandomFaults) else None}
+
+
+async def set_random_faults(request: web.Request) -> web.Response:
+    service = _service(request)
+    service.faults.random = parse_random_faults(await _json_body(request), service.actions)
+    return _ok(_random_json(service))
+
+
+async def get_random_faults(request: web.Request) -> web.Response:
+    return _ok(_random_json(_service(request)))
+
+
+async def clear_random_faults(request: web.Request) -> web.Response:
+    service = _service(request)
+    shown = _random_json(service)  # what it injected, for the caller's record
+    service.faults.random = None
+    return _ok(shown)
+
+
 async def tasks(request: web.Request) -> web.Response:
     app_id = request.query.get("appId")
     return _ok({"tasks": _service(request).state.tasks_json(app_id)})
@@ -123,6 +146,9 @@ def routes() -> list[web.RouteDef]:
         web.post(PREFIX + "/faults", add_fault),
         web.get(PREFIX + "/faults", list_faults),
         web.delete(PREFIX + "/faults", clear_faults),
+        web.put(PREFIX + "/random-faults", set_random_faults),
+        web.get(PREFIX + "/random-faults", get_random_faults),
+        web.delete(PREFIX + "/random-faults", clear_random_faults),
         web.get(PREFIX + "/tasks", tasks),
         web.get(PREFIX + "/stats", stats),
         web.post(PREFIX + "/reset", reset),

@@ -20,7 +20,7 @@ import math
 import threading
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, Protocol
 
 from .errors import INTERNAL_ERROR, ControlError
 
@@ -128,12 +128,19 @@ def parse_fault(body: Any) -> Fault:
                  apply_after_seconds=after)
 
 
+class RandomSource(Protocol):
+    """Faults at a rate (``random_faults.RandomFaults``): asked when no ordered fault hit."""
+
+    def draw(self, action: str) -> Fault | None: ...
+
+
 class FaultBook:
-    """Pending faults in the order they were ordered."""
+    """Pending faults in the order they were ordered, then faults at a rate, if set."""
 
     def __init__(self) -> None:
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
+        self.random: RandomSource | None = None
 
     def add(self, fault: Fault) -> None:
         with self._lock:
@@ -148,7 +155,8 @@ class FaultBook:
                     if fault.remaining <= 0:
                         self._faults.remove(fault)
                     return fault
-            return None
+        source = self.random
+        return source.draw(action) if source is not None else None
 
     def pending(self) -> list[dict[str, Any]]:
         with self._lock:

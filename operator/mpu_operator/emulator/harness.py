@@ -47,6 +47,15 @@ def _fault_body(action: str, code: str | None, http: int | None, count: int, tim
     return body
 
 
+def _random_body(rate: float, kinds: list[str] | None, seed: int | None,
+                 late_seconds: float | None) -> dict[str, Any]:
+    body: dict[str, Any] = {"rate": rate}
+    for name, value in (("kinds", kinds), ("seed", seed), ("lateSeconds", late_seconds)):
+        if value is not None:
+            body[name] = value
+    return body
+
+
 def _path(*parts: str) -> str:
     return PREFIX + "".join("/" + quote(p, safe="") for p in parts)
 
@@ -248,6 +257,19 @@ class EmulatorThread:
         self.control("POST", _path("faults"),
                    _fault_body(action, code, http, count, timeout, applied,
                                apply_after_seconds))
+
+    def random_faults(self, rate: float, *, kinds: list[str] | None = None,
+                      seed: int | None = None, late_seconds: float | None = None,
+                      ) -> dict[str, Any]:
+        """Fail about ``rate`` of all later calls (docs/emulator.md, "Faults at a rate")."""
+        result: dict[str, Any] = self.control(
+            "PUT", _path("random-faults"), _random_body(rate, kinds, seed, late_seconds))
+        return result
+
+    def no_random_faults(self) -> dict[str, Any]:
+        """Stop faults at a rate; returns their settings and what they injected."""
+        result: dict[str, Any] = self.control("DELETE", _path("random-faults"))
+        return result
 
     def tasks(self) -> list[dict[str, Any]]:
         return list(self.control("GET", _path("tasks"))["tasks"])

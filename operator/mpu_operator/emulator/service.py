@@ -74,6 +74,7 @@ class Service:
         self.state.reset()
         self.stats.reset()
         self.faults.clear()
+        self.faults.random = None
         self.auth.nonces.clear()
         self.limiter.reset()
 
