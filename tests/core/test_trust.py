@@ -290,3 +290,23 @@ def test_an_upgrade_does_not_restart_tasks_fingerprinted_the_old_way() -> None:
     assert current_immutable(start, "X", legacy) == legacy
     assert current_immutable(start, "Y", legacy) == immutable_fingerprint(start, "Y")
     assert current_immutable(start, "X", None) == immutable_fingerprint(start, "X")
+
+
+def test_deletion_releases_an_unconfirmed_start_so_its_url_cools_down_and_frees() -> None:
+    """Found by the soak: a deleted object's unconfirmed start kept its URL held forever."""
+    record = unconfirmed()
+    gone = tr.released(record, at(30))
+    assert (gone.state, gone.stopped_at, gone.stop_cause, gone.retry_start,
+            gone.unconfirmed_since) == (TaskState.STOPPED, at(30), StopCause.DELETE, False,
+                                        None)
+    ledger = Ledger(at(-3600), timedelta(seconds=10))
+    from mpu_operator.core.ledger import held_use
+    use = held_use(ME, gone, "app", at(-3600))
+    assert use is not None and not use.active and use.released_at == at(30)
+    ledger.record(ME, [use])
+    ledger.prune(set(), at(41))
+    assert ledger.uses([]) == []
+    untouched = Record()
+    assert tr.released(untouched, at(30)) is untouched
+    stopped = running_record(state=TaskState.STOPPED, stopped_at=at(-5))
+    assert tr.released(stopped, at(30)) is stopped

@@ -483,6 +483,9 @@ async def _finish(ctx: Context, obj: ObjectState, inputs: Inputs, action: d.Fini
         # The URL stays in use by the orphan: keep it held here so nothing reuses it.
         _record_uses(ctx, inputs.owner, obj.record)
         return
+    # Nothing runs any more (stopped, never started, or an unconfirmed start whose window
+    # passed): the URL is released now and cools down like after any stop.
+    obj.record = tr.released(obj.record, ctx.now())
     _record_uses(ctx, inputs.owner, obj.record)
     if obj.record.task_id:
         _info(inputs.body, "Deleted", f"task {obj.record.task_id} is stopped; releasing")

@@ -78,6 +78,16 @@ def forget_start(r: Record) -> Record:
     return r.replace(state=TaskState.NONE, **_CONFIRMED)
 
 
+def released(r: Record, now: datetime) -> Record:
+    """Deletion lets go of a record that still says it may hold its URL (an unconfirmed
+    start whose window passed): from now on it is stopped, so its URL cools down and is
+    then free. A record that holds nothing is returned as it is."""
+    if not r.state.holds_url:
+        return r
+    return r.replace(state=TaskState.STOPPED, stopped_at=now, stop_cause=StopCause.DELETE,
+                     **_CONFIRMED)
+
+
 def suspended(r: Record) -> Record:
     """A suspend seen while the task had ended: resuming then starts it again, at once,
     whatever the restart policy said of how it ended."""
