@@ -60,7 +60,9 @@ import asyncio
 import bisect
 import copy
 import dataclasses
+import functools
 import importlib
+import json
 import logging
 import re
 from collections.abc import AsyncIterator, Callable
@@ -120,7 +122,12 @@ class Change:
     namespace: str | None
     name: str
     type: str  # ADDED, MODIFIED, DELETED
-    object: Body
+    object: Body  # the stored snapshot: read-only
+
+    @functools.cached_property
+    def event(self) -> bytes:
+        """The watch event as sent (one JSON line), encoded once for all watchers."""
+        return json.dumps({"type": self.type, "object": self.object}).encode() + b"\n"
 
 
 @attrs.define(kw_only=True)
@@ -198,9 +205,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
         """The stored CRD's entry for ``rt``'s version: its schema and printer columns."""
         if not rt.custom or rt == CRDS:
             return None
-        crd = self._get(CRDS, None, f"{rt.plural}.{rt.group}")
-        versions = ((crd or {}).get("spec") or {}).get("versions") or []
-        return next((v for v in versions if v.get("name") == rt.version), None)
+        return copy.deepcopy(_crd_entry(self._peek(CRDS, None, f"{rt.plural}.{rt.group}"), rt))
 
     # --- public, for tests -------------------------------------------------------------
 
@@ -301,44 +306,58 @@ class KubeEmulator(kmock.KubernetesEmulator):
 
     # --- storage: kmock's objects array, holding full versions --------------------------
 
-    def _key(self, rt: ResourceType, namespace: str | None, name: str) -> tuple[Any, ...]:
-        return (kmock.resource(rt.group, rt.version, rt.plural),
-                namespace if rt.namespaced else None, name)
+    # A stored version is a snapshot that nothing mutates: each write stores one fresh deep
+    # copy, shared by the objects array and the change log. Reads (GET, LIST, WATCH, the
+    # update path's "current") hand out the snapshot itself, read-only, without copying:
+    # deep copies of every object on every LIST were most of a LIST's time at 1000 objects.
 
-    def _get(self, rt: ResourceType, namespace: str | None, name: str) -> Body | None:
+    def _key(self, rt: ResourceType, namespace: str | None, name: str) -> tuple[Any, ...]:
+        return (_resource(rt), namespace if rt.namespaced else None, name)
+
+    def _peek(self, rt: ResourceType, namespace: str | None, name: str) -> Body | None:
+        """The stored snapshot, read-only (see above), or None."""
         key = self._key(rt, namespace, name)
         if key not in self._objects or self._objects[key].deleted:
             return None
-        return copy.deepcopy(self._objects[key].raw)
+        return self._objects[key].raw
+
+    def _get(self, rt: ResourceType, namespace: str | None, name: str) -> Body | None:
+        """A copy of the stored object, for callers that may change it."""
+        return copy.deepcopy(self._peek(rt, namespace, name))
 
     def _require(self, rt: ResourceType, request: kmock.Request) -> Body:
+        """The addressed object's stored snapshot (read-only), or the apiserver's 404/405."""
         if request.name is None:
             raise rules.api_error(405, "MethodNotAllowed", "the server does not allow this"
                                   " method on the requested resource")
-        obj = self._get(rt, request.namespace, request.name)
+        obj = self._peek(rt, request.namespace, request.name)
         if obj is None:
             raise rules.not_found(rt, request.name)
         return obj
 
     def _all(self, rt: ResourceType, namespace: str | None) -> list[Body]:
-        """Current objects in etcd key order (namespace, name), as LIST returns them."""
-        wanted = kmock.resource(rt.group, rt.version, rt.plural)
+        """Current objects (read-only snapshots) in etcd key order (namespace, name), as
+        LIST returns them."""
+        wanted = _resource(rt)
         found = [(ns or "", name, obj) for (res, ns, name), obj in self._objects.items()
                  if res == wanted and namespace in (None, ns) and not obj.deleted]
-        return [copy.deepcopy(obj.raw) for _, _, obj in sorted(found, key=lambda t: t[:2])]
+        return [obj.raw for _, _, obj in sorted(found, key=lambda t: t[:2])]
 
-    def _store(self, rt: ResourceType, obj: Body) -> None:
+    def _store(self, rt: ResourceType, obj: Body) -> Body:
+        """Store a snapshot of ``obj`` as the object's new version; return the snapshot."""
+        snapshot = copy.deepcopy(obj)
         key = self._key(rt, obj["metadata"].get("namespace"), obj["metadata"]["name"])
         if key in self._objects:
-            self._objects[key].history.append(copy.deepcopy(obj))
+            self._objects[key].history.append(snapshot)
         else:
-            self._objects[key] = copy.deepcopy(obj)
+            self._objects[key] = snapshot
+        return snapshot
 
-    def _record(self, rt: ResourceType, type_: str, obj: Body) -> None:
-        """Append to the change log at the object's (new) resourceVersion; wake watchers."""
-        meta = obj["metadata"]
+    def _record(self, rt: ResourceType, type_: str, snapshot: Body) -> None:
+        """Append a stored snapshot to the change log at its resourceVersion; wake watchers."""
+        meta = snapshot["metadata"]
         self._changes.append(Change(int(meta["resourceVersion"]), rt, meta.get("namespace"),
-                                    meta["name"], type_, copy.deepcopy(obj)))
+                                    meta["name"], type_, snapshot))
         if len(self._changes) > self.history_limit:
             dropped = self._changes[: len(self._changes) // 2]
             del self._changes[: len(dropped)]
@@ -375,31 +394,31 @@ class KubeEmulator(kmock.KubernetesEmulator):
             raise rules.api_error(500, "InternalError",
                                   "resourceVersion should not be set on objects to be created")
         name = meta.get("name") or (meta.get("generateName") and rules.generate_name(
-            meta["generateName"], lambda n: self._get(rt, namespace, n) is not None))
+            meta["generateName"], lambda n: self._peek(rt, namespace, n) is not None))
         if not name:
             raise rules.invalid(rt, "", "metadata.name: Required value: name or generateName"
                                 " is required")
         rules.check_name(rt, name)
-        if self._get(rt, namespace, name) is not None:
+        if self._peek(rt, namespace, name) is not None:
             raise rules.api_error(409, "AlreadyExists", f'{rt.plural} "{name}" already exists',
                                   name=name, group=rt.group, kind=rt.plural)
         body = {**body, "metadata": {**meta, "name": name}}
         body = self._admit(rt, {**body, "metadata": {**body["metadata"], "namespace": namespace}}
                            if rt.namespaced else body, None)
         obj = rules.new_object(rt, body, namespace, int(self._next_revision()))
-        self._store(rt, obj)
-        self._record(rt, "ADDED", obj)
+        self._record(rt, "ADDED", self._store(rt, obj))
         return obj
 
     def _admit(self, rt: ResourceType, obj: Body, old: Body | None) -> Body:
         """The CRD's schema (types, enums, ranges, patterns, required), defaults, pruning and
         ``x-kubernetes-validations`` rules, by :mod:`mpu_operator.sandbox.admission` when it
         is installed; 422 Invalid with one cause per field, as the apiserver answers."""
-        version = self.crd_version(rt)
-        if _admission is None or version is None or not (version.get("schema") or {}).get(
-                "openAPIV3Schema"):
+        crd = self._peek(CRDS, None, f"{rt.plural}.{rt.group}") if (
+            rt.custom and rt != CRDS) else None
+        version = _crd_entry(crd, rt)
+        if _admission is None or crd is None or version is None or not (
+                version.get("schema") or {}).get("openAPIV3Schema"):
             return obj
-        crd = self._get(CRDS, None, f"{rt.plural}.{rt.group}") or {}
         admitted, errors = _admission.admit(crd, obj, old)
         if errors:
             raise rules.refused(rt, str((obj.get("metadata") or {}).get("name", "")), errors)
@@ -414,7 +433,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
             if body.get(field) not in (None, ours):
                 raise rules.api_error(400, "BadRequest", f"{field} {body.get(field)!r} does not"
                                       f" match the endpoint ({ours!r})")
-        if rt.namespaced and self._get(self._type_by_kind("Namespace"), None,
+        if rt.namespaced and self._peek(self._type_by_kind("Namespace"), None,
                                        str(namespace)) is None:
             raise rules.api_error(404, "NotFound", f'namespaces "{namespace}" not found',
                                   name=namespace, kind="namespaces")
@@ -497,8 +516,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
         if meta.get("deletionTimestamp") and not meta.get("finalizers"):
             self._forget(rt, result)
             return result
-        self._store(rt, result)
-        self._record(rt, "MODIFIED", result)
+        self._record(rt, "MODIFIED", self._store(rt, result))
         return result
 
     # --- DELETE -------------------------------------------------------------------------
@@ -514,18 +532,17 @@ class KubeEmulator(kmock.KubernetesEmulator):
         if meta.get("finalizers"):
             result = rules.mark_deleting(rt, current)
             result["metadata"]["resourceVersion"] = self._next_revision()
-            self._store(rt, result)
-            self._record(rt, "MODIFIED", result)
+            self._record(rt, "MODIFIED", self._store(rt, result))
             return result
-        current["metadata"]["resourceVersion"] = self._next_revision()
-        self._forget(rt, current)
-        return current
+        final = {**current, "metadata": {**meta, "resourceVersion": self._next_revision()}}
+        self._forget(rt, final)
+        return final
 
     def _forget(self, rt: ResourceType, final: Body) -> None:
-        key = self._key(rt, final["metadata"].get("namespace"), final["metadata"]["name"])
-        self._objects[key].history.append(copy.deepcopy(final))
-        self._objects[key].delete()
-        self._record(rt, "DELETED", final)
+        snapshot = self._store(rt, final)
+        self._objects[self._key(rt, final["metadata"].get("namespace"),
+                                final["metadata"]["name"])].delete()
+        self._record(rt, "DELETED", snapshot)
 
     # --- WATCH --------------------------------------------------------------------------
 
@@ -558,7 +575,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
         yield b""  # send the headers now, as the apiserver does
         for obj in initial:
             if match(obj):
-                yield {"type": "ADDED", "object": shape(obj)}
+                yield {"type": "ADDED", "object": obj if shape is None else shape(obj)}
         while epoch == self._epoch:
             if position < self._compacted:
                 yield _expired(position, self._compacted)
@@ -567,15 +584,18 @@ class KubeEmulator(kmock.KubernetesEmulator):
             for change in changes:
                 position = change.revision
                 if self._is_watched(rt, request.namespace, match, change):
-                    yield {"type": change.type, "object": shape(copy.deepcopy(change.object))}
+                    yield change.event if shape is None else {
+                        "type": change.type, "object": shape(change.object)}
             if not changes and not await _wait(tick, deadline):
                 return
 
-    def _watch_shape(self, request: kmock.Request, rt: ResourceType) -> Callable[[Body], Body]:
+    def _watch_shape(self, request: kmock.Request,
+                     rt: ResourceType) -> Callable[[Body], Body] | None:
         """``kubectl get -w`` watches with Table accepted: each event's object is a one-row
-        Table (the first one with the column definitions, as the apiserver sends them)."""
+        Table (the first one with the column definitions, as the apiserver sends them).
+        None for plain watches: they are sent each change's :attr:`Change.event` as is."""
         if not tables.wants_table(request.headers):
-            return lambda obj: obj
+            return None
         return lambda obj: self._as_table(request, rt, [obj])
 
     def _changes_after(self, position: int) -> list[Change]:
@@ -606,6 +626,18 @@ def _body(request: kmock.Request) -> Any:
     except protobuf.DecodeError as e:
         raise rules.api_error(415, "UnsupportedMediaType", f"cannot read this protobuf body"
                               f" ({e}); send application/json") from e
+
+
+@functools.cache
+def _resource(rt: ResourceType) -> Any:
+    """kmock's resource reference for ``rt`` (the objects array's key), made once."""
+    return kmock.resource(rt.group, rt.version, rt.plural)
+
+
+def _crd_entry(crd: Body | None, rt: ResourceType) -> Body | None:
+    """The CRD's ``spec.versions`` entry for ``rt``'s version, if any (not copied)."""
+    versions = ((crd or {}).get("spec") or {}).get("versions") or []
+    return next((v for v in versions if v.get("name") == rt.version), None)
 
 
 def _sees(view: Any, request: kmock.Request, root: Any) -> bool:
