@@ -21,6 +21,7 @@ import cProfile
 import json
 import multiprocessing
 import multiprocessing.connection
+import resource
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -52,6 +53,7 @@ def _serve(conn: multiprocessing.connection.Connection, profile: str | None) -> 
         conn.recv()
         if profiler is not None:
             server.call(profiler.disable)
+        conn.send(resource.getrusage(resource.RUSAGE_SELF))
     if profiler is not None and profile:
         profiler.dump_stats(profile)
 
@@ -161,6 +163,10 @@ def main() -> None:
         asyncio.run(_run(args.objects, parent.recv()))
     finally:
         parent.send("stop")
+        if parent.poll(30):
+            usage = parent.recv()
+            print(f"kube stand-in process: peak RSS {usage.ru_maxrss / 1024:.0f} MiB, CPU "
+                  f"{usage.ru_utime + usage.ru_stime:.1f}s (whole run)", flush=True)
         server.join(30)
 
 
