@@ -329,10 +329,6 @@ class KubeEmulator(kmock.KubernetesEmulator):
             return None
         return self._objects[key].raw
 
-    def _get(self, rt: ResourceType, namespace: str | None, name: str) -> Body | None:
-        """A copy of the stored object, for callers that may change it."""
-        return copy.deepcopy(self._peek(rt, namespace, name))
-
     def _require(self, rt: ResourceType, request: kmock.Request) -> Body:
         """The addressed object's stored snapshot (read-only), or the apiserver's 404/405."""
         if request.name is None:
