@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: test unit integration lint crd bench e2e run emulator demo clean mutation soak
+.PHONY: test unit integration lint crd bench bench-kube e2e run emulator demo clean mutation soak
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,9 @@ crd: $(STAMP)  ## regenerate crds/mputask.yaml from the spec model
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench
+
+bench-kube: $(STAMP)  ## the Kubernetes API stand-in alone at 1000 MPUTasks (~30 s)
+	$(BIN)/python -m tests.bench_kube
 
 e2e: $(STAMP)  ## the integration scenarios against a real kind cluster (needs Docker, kind, kubectl)
 	./tests/e2e/run-kind.sh

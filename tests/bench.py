@@ -1,98 +1,249 @@
-"""``make bench``: the operator's timings, measured at the RTC emulator.
+"""``make bench``: the operator's timings, measured at the RTC emulator (issue 9).
 
-Runs the real operator process against the Kubernetes stand-in and the RTC emulator on
-loopback. Bounded: a few minutes on 2 cores. Prints one line per measurement.
+Runs the real operator process against the Kubernetes stand-in (in its own process) and
+the RTC emulator (``--latency-ms 30``, the per-app quota raised to N + 10), with N
+MPUTasks on distinct URLs spread over several apps. Prints one line per measurement:
 
-1. N MPUTasks created at once: time from creation to ``Waiting`` (p50/p95/max), and the
-   emulator's peak calls/s against the operator's MPU_API_QPS.
-2. A user's layout edit while N tasks poll: time until UpdateMPULayout reaches the service.
-3. ``mpu-operator validate`` over 1000 manifests.
-4. The log scrubber on 100 kB and 1 MB hostile lines: linear, not quadratic.
+1. per N (default 100, 300, 1000): time from creating all N until all are started at the
+   service and until all are ``Waiting``, each as a ratio to its physical bound (N/QPS and
+   2N/QPS); API calls during start-up and over a steady window against the budget; the
+   emulator's peak calls/s; layout edit -> UpdateMPULayout latency, with edits spread over
+   the start-up backlog and the steady state; the operator's peak RSS and CPU seconds;
+2. ``mpu-operator validate`` over 1000 manifests;
+3. the log scrubber on 100 kB and 1 MB hostile lines: linear, not quadratic.
+
+The last lines are one ``summary n=... qps=... start_ratio=... status_ratio=...
+edit_p50_s=... edit_p99_s=... rss_mib=... peak_calls_per_s=... violations=...`` per N,
+the largest N last. ``python -m tests.bench --n 100 300 --steady-s 30 --operator-only``
+for a shorter run; N=1000 takes about 7 minutes (2N/QPS + the steady window).
+Not done yet: the official SDK's CPU per call beside ours (issue 9).
 """
 
 from __future__ import annotations
 
-import statistics
+import argparse
+import contextlib
+import dataclasses
+import math
+import multiprocessing
+import os
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from mpu_operator.emulator.config import EmulatorConfig
 from mpu_operator.emulator.harness import EmulatorThread
-from mpu_operator.sandbox.kube import KubeEmulator
-from mpu_operator.sandbox.serve import ServerThread
+from tests import bench_kube
 from tests.operator.harness import KIND, OperatorProcess, kubeconfig_for, manifest, parse
 from tests.support.cluster import Cluster
 
-N = 40
+N_DEFAULT = (100, 300, 1000)
 QPS = 10
+APPS = 4
+LATENCY_MS = 30
+EDITS_BACKLOG = 20  # layout edits while the start-up backlog drains
+EDITS_STEADY = 20   # and over the steady window
+
+
+@dataclasses.dataclass
+class Run:
+    """One N's measurements; :meth:`summary` is the issue's summary line."""
+
+    n: int
+    qps: int
+    start_s: float = math.inf
+    status_s: float = math.inf
+    edits: list[float] = dataclasses.field(default_factory=list)
+    rss_mib: float = 0.0
+    cpu_s: float = 0.0
+    peak: int = 0
+    violations: int = 0
+
+    @property
+    def start_ratio(self) -> float:
+        return self.start_s / (self.n / self.qps)
+
+    @property
+    def status_ratio(self) -> float:
+        return self.status_s / (2 * self.n / self.qps)
+
+    def summary(self) -> str:
+        return (f"summary n={self.n} qps={self.qps} start_ratio={self.start_ratio:.2f} "
+                f"status_ratio={self.status_ratio:.2f} "
+                f"edit_p50_s={_pct(self.edits, .5):.2f} edit_p99_s={_pct(self.edits, .99):.2f} "
+                f"rss_mib={self.rss_mib:.0f} peak_calls_per_s={self.peak} "
+                f"violations={self.violations}")
 
 
 def _pct(values: list[float], q: float) -> float:
+    if not values:
+        return math.nan
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def bench_operator() -> None:
+@contextlib.contextmanager
+def _kube_process() -> Iterator[str]:
+    """The Kubernetes stand-in in a child process: its CPU must not share the GIL with the
+    RTC emulator's thread and this loop (the bench times the operator, not the stand-ins)."""
+    parent, child = multiprocessing.Pipe()
+    server = multiprocessing.get_context("spawn").Process(
+        target=bench_kube._serve, args=(child, None), daemon=True)
+    server.start()
+    try:
+        if not parent.poll(30):
+            raise RuntimeError("the Kubernetes stand-in did not start")
+        yield parent.recv()
+    finally:
+        parent.send("stop")
+        server.join(30)
+
+
+def bench_operator(n: int, qps: int = QPS, apps: int = APPS, latency_ms: float = LATENCY_MS,
+                   steady_s: float = 120.0) -> Run:
+    """N MPUTasks over ``apps`` apps, created at once; see the module's docstring."""
+    run = Run(n, qps)
     work = Path(tempfile.mkdtemp(prefix="mpu-bench-"))
-    config = EmulatorConfig(url_cooldown_seconds=1.0, max_concurrent_tasks=N + 10,
-                            latency_ms=20)
-    with ServerThread(KubeEmulator(), name="kube") as server, EmulatorThread(config) as rtc:
-        kube = Cluster.for_url(server.url, emulator=server.handler)
+    config = EmulatorConfig(url_cooldown_seconds=1.0, max_concurrent_tasks=n + 10,
+                            latency_ms=latency_ms)
+    with _kube_process() as kube_url, EmulatorThread(config) as rtc:
+        kube = Cluster.for_url(kube_url)
         ns = kube.create_namespace("bench-")
         operator = OperatorProcess(kubeconfig_for(kube.url, work), {
             "MPU_RTC_ENDPOINT": rtc.url, "ALIBABA_CLOUD_ACCESS_KEY_ID": "testid",
-            "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "testsecret", "MPU_API_QPS": str(QPS),
-            "MPU_URL_COOLDOWN_SECONDS": "1", "MPU_MAX_TASKS_PER_APP": str(N + 10),
+            "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "testsecret", "MPU_API_QPS": str(qps),
+            "MPU_URL_COOLDOWN_SECONDS": "1", "MPU_MAX_TASKS_PER_APP": str(n + 10),
             "MPU_POLL_FAST_SECONDS": "1", "MPU_POLL_STEADY_SECONDS": "5",
         }, work).start()
         try:
             time.sleep(1.5)  # the operator's own start-up cooldown (1 s here) and login
-            created: dict[str, float] = {}
-            for i in range(N):
-                name = f"b{i:03d}"
-                created[name] = time.time()
-                kube.create(manifest(name, ns))
-            ready: dict[str, float] = {}
-            deadline = time.time() + 180
-            while len(ready) < N and time.time() < deadline:
-                for obj in kube.list(KIND, ns):
-                    name = obj["metadata"]["name"]
-                    if name not in ready and (obj.get("status") or {}).get("phase") == "Waiting":
-                        ready[name] = time.time()
-                time.sleep(0.1)
-            latencies = [ready[n] - created[n] for n in ready]
+            names = [f"b{i:04d}" for i in range(n)]
+            began = time.time()
+            for i, name in enumerate(names):
+                kube.create(manifest(name, ns, appId=f"app-{i % apps}"))
+            created_s = time.time() - began
+            calls_before = _calls(rtc)
+            edits = _Edits(kube, rtc, ns)
+            waiting = _drain(kube, rtc, ns, n, qps, began, edits, deadline=max(120, 8 * n / qps))
+            run.status_s = waiting - began
+            started = [parse(t["startedAt"]).timestamp() for t in rtc.tasks()]
+            run.start_s = (max(started) - began) if len(started) >= n else math.inf
+            startup_calls = _calls(rtc) - calls_before
+            print(f"N={n}: created {n} in {created_s:.1f}s; {len(started)} started in "
+                  f"{run.start_s:.1f}s (bound {n / qps:.0f}s, ratio {run.start_ratio:.2f}); "
+                  f"all Waiting in {run.status_s:.1f}s (bound {2 * n / qps:.0f}s, ratio "
+                  f"{run.status_ratio:.2f}); {startup_calls} API calls", flush=True)
+            backlog = list(edits.latencies)
+            steady_calls = _steady(rtc, edits, steady_s)
+            _finish(edits, 30)
+            run.edits = edits.latencies
             stats = rtc.stats()
-            print(f"create->Waiting, {N} tasks at once: {len(ready)}/{N} ready; "
-                  f"p50 {statistics.median(latencies):.2f}s p95 {_pct(latencies, .95):.2f}s "
-                  f"max {max(latencies):.2f}s")
-            print(f"  emulator: peak {stats['peakCallsPerSecond']} calls/s "
-                  f"(MPU_API_QPS={QPS}), calls {stats['calls']}, "
-                  f"URL violations {stats['urlRuleViolations']}")
-
-            # A user's edit while every task polls: it must not queue behind the polls.
-            edits = []
-            for i in range(5):
-                name = f"b{i:03d}"
-                before = time.time()
-                kube.patch(KIND, ns, name, {"spec": {"layout": {"layoutIds": [1, 2, 6]}}})
-                task = kube.wait_for(lambda n=name: _updated(rtc, n), 30, "the update")
-                when = parse([h for h in task["history"]
-                              if h["action"] == "UpdateMPULayout"][-1]["time"]).timestamp()
-                edits.append(when - before)
-            print(f"layout edit -> UpdateMPULayout at the service, {N} tasks polling: "
-                  f"median {statistics.median(edits):.2f}s max {max(edits):.2f}s")
+            run.peak = stats["peakCallsPerSecond"]
+            run.violations = stats.get("urlRuleViolations", 0)
+            run.rss_mib, run.cpu_s = _usage(operator)
+            print(f"N={n}: steady {steady_s:.0f}s: {steady_calls} API calls "
+                  f"({steady_calls / steady_s:.1f}/s, budget {qps}/s); emulator peak "
+                  f"{run.peak} calls/s; URL violations {run.violations}", flush=True)
+            print(f"N={n}: layout edit -> UpdateMPULayout: backlog {len(backlog)} edits "
+                  f"p50 {_pct(backlog, .5):.2f}s max {max(backlog, default=math.nan):.2f}s; "
+                  f"all {len(run.edits)} p50 {_pct(run.edits, .5):.2f}s "
+                  f"p99 {_pct(run.edits, .99):.2f}s", flush=True)
+            print(f"N={n}: operator peak RSS {run.rss_mib:.0f} MiB, CPU {run.cpu_s:.1f}s",
+                  flush=True)
         finally:
             operator.stop()
+    return run
 
 
-def _updated(rtc: EmulatorThread, name: str) -> dict | None:
-    for task in rtc.tasks():
-        if task["channelId"] == f"ch-{name}" and task["layoutIds"] == [1, 2, 6]:
-            return task
-    return None
+class _Edits:
+    """Layout edits of started tasks, and their latency to UpdateMPULayout at the service."""
+
+    def __init__(self, kube: Cluster, rtc: EmulatorThread, ns: str) -> None:
+        self.kube, self.rtc, self.ns = kube, rtc, ns
+        self.pending: dict[str, float] = {}  # channel -> when the edit was made
+        self.edited: set[str] = set()
+        self.latencies: list[float] = []
+
+    def edit(self, tasks: list[dict[str, Any]]) -> None:
+        """Edit one started task that was not edited before."""
+        for task in tasks:
+            channel = task["channelId"]
+            if channel not in self.edited and task["status"] in (0, 1):
+                self.edited.add(channel)
+                self.pending[channel] = time.time()
+                self.kube.patch(KIND, self.ns, channel.removeprefix("ch-"),
+                                {"spec": {"layout": {"layoutIds": [1, 2, 6]}}})
+                return
+
+    def collect(self, tasks: list[dict[str, Any]]) -> None:
+        for task in tasks:
+            sent = self.pending.get(task["channelId"])
+            if sent is None:
+                continue
+            updates = [parse(h["time"]).timestamp() for h in task["history"]
+                       if h["action"] == "UpdateMPULayout" and h.get("outcome") == "OK"]
+            later = [u for u in updates if u >= sent]
+            if later:
+                self.latencies.append(min(later) - sent)
+                del self.pending[task["channelId"]]
+
+
+def _drain(kube: Cluster, rtc: EmulatorThread, ns: str, n: int, qps: int, began: float,
+           edits: _Edits, deadline: float) -> float:
+    """Until all N are Waiting: poll, and make an edit every so often while the backlog
+    drains (a user's change must go ahead of routine work). Returns when all were Waiting."""
+    every = max(1.0, 2 * n / qps / EDITS_BACKLOG)
+    next_edit = began + every
+    while time.time() < began + deadline:
+        phases = [(o.get("status") or {}).get("phase") for o in kube.list(KIND, ns)]
+        if phases.count("Waiting") >= n:
+            return time.time()
+        if time.time() >= next_edit:
+            tasks = rtc.tasks()
+            edits.collect(tasks)
+            edits.edit(tasks)
+            next_edit += every
+        time.sleep(0.25)
+    return math.inf
+
+
+def _steady(rtc: EmulatorThread, edits: _Edits, seconds: float) -> int:
+    """``seconds`` of steady state with a few edits; the API calls made meanwhile."""
+    before, end = _calls(rtc), time.time() + seconds
+    every = seconds / EDITS_STEADY
+    while time.time() < end:
+        tasks = rtc.tasks()
+        edits.collect(tasks)
+        edits.edit(tasks)
+        time.sleep(min(every, max(0.0, end - time.time())))
+    return _calls(rtc) - before
+
+
+def _finish(edits: _Edits, seconds: float) -> None:
+    end = time.time() + seconds
+    while edits.pending and time.time() < end:
+        edits.collect(edits.rtc.tasks())
+        time.sleep(0.5)
+
+
+def _calls(rtc: EmulatorThread) -> int:
+    return sum(rtc.stats()["calls"].values())
+
+
+def _usage(operator: OperatorProcess) -> tuple[float, float]:
+    """The operator's peak RSS (MiB) and CPU seconds so far, from /proc."""
+    assert operator.proc is not None
+    pid = operator.proc.pid
+    status = Path(f"/proc/{pid}/status").read_text()
+    hwm = next(int(line.split()[1]) for line in status.splitlines()
+               if line.startswith("VmHWM:"))
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return hwm / 1024, (int(fields[11]) + int(fields[12])) / ticks
 
 
 def bench_validate() -> None:
@@ -127,7 +278,27 @@ def bench_scrub() -> None:
               f"(x{times[1] / max(times[0], 1e-6):.1f} for 10x the text)")
 
 
+def main() -> None:
+    parser = argparse.ArgumentParser(description="mpu-operator's benchmarks (make bench)")
+    parser.add_argument("--n", type=int, nargs="+", default=list(N_DEFAULT),
+                        help="task counts to run, in order (default: 100 300 1000)")
+    parser.add_argument("--qps", type=int, default=QPS, help="the operator's MPU_API_QPS")
+    parser.add_argument("--apps", type=int, default=APPS, help="apps the tasks are spread over")
+    parser.add_argument("--latency-ms", type=float, default=LATENCY_MS,
+                        help="the RTC emulator's added latency per call")
+    parser.add_argument("--steady-s", type=float, default=120.0,
+                        help="the steady window after all are Waiting")
+    parser.add_argument("--operator-only", action="store_true",
+                        help="skip the validate and scrubber benchmarks")
+    args = parser.parse_args()
+    if not args.operator_only:
+        bench_validate()
+        bench_scrub()
+    runs = [bench_operator(n, args.qps, args.apps, args.latency_ms, args.steady_s)
+            for n in args.n]
+    for run in runs:
+        print(run.summary(), flush=True)
+
+
 if __name__ == "__main__":
-    bench_validate()
-    bench_scrub()
-    bench_operator()
+    main()
