@@ -58,18 +58,20 @@ async def test_urgent_call_overtakes_queued_polls_with_a_small_pool(
     reaches the service next, because waiting polls hold no thread and rank lower."""
     loop = asyncio.get_running_loop()
     loop.set_default_executor(ThreadPoolExecutor(max_workers=2))
-    limiter = RateLimiter(rate=20.0, burst=1)
+    limiter = RateLimiter(rate=5.0, burst=1)  # slow enough that the queue builds on a busy machine
     rtc = AsyncRTCClient(RTCClient(fake_rtc.url, limiter=None), limiter)
 
     polls = [asyncio.create_task(rtc.get_mpu_task_status(creds, "app1", f"poll-{i}"))
              for i in range(10)]
-    deadline = time.monotonic() + 5
-    while limiter.stats().waiting_routine < 9:
+    deadline = time.monotonic() + 10
+    while limiter.stats().waiting_routine < 8:
         assert time.monotonic() < deadline
         await asyncio.sleep(0.002)
     await rtc.stop_mpu_task(creds, "app1", "urgent", priority=URGENT)
     await asyncio.gather(*polls)
 
     order = [r.params["TaskId"] for r in fake_rtc.received]
-    assert order.index("urgent") <= 2, order  # at most the polls already granted went first
+    # At most the polls already granted (≤ 2 when it was sent, 3 if a token fell due in the
+    # same instant) went first; the other 7 queued polls came after it.
+    assert order.index("urgent") <= 3, order
     assert len(order) == 11
