@@ -8,8 +8,11 @@ so that the two grow without stepping on each other.
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Mapping
-from typing import Any
+import contextlib
+import logging
+import re
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, NamedTuple
 
 from tests.operator.harness import KIND, status
 from tests.support.cluster import Cluster
@@ -76,3 +79,50 @@ def gone(kube: Cluster, namespace: str, name: str, timeout: float = 20) -> None:
 
 def all_conditions_text(st: Mapping[str, Any]) -> str:
     return " ".join(f"{c.get('reason')} {c.get('message')}" for c in st.get("conditions") or [])
+
+
+class Call(NamedTuple):
+    """One API call as the emulator logged it (which process made it: ``key``)."""
+
+    at: float
+    action: str
+    task: str
+    outcome: str
+    key: str
+
+
+_CALL = re.compile(r"^(\w+) app=\S+ task=(\S+) outcome=(\S+) request_id=\S+ key=(\S+)")
+
+
+class CallLog(logging.Handler):
+    """The emulator's one line per API call, parsed: tells operator processes apart by the
+    AccessKeyId each signs with."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.calls: list[Call] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if match := _CALL.match(record.getMessage()):
+            action, task, outcome, key = match.groups()
+            self.calls.append(Call(record.created, action, task, outcome, key))
+
+    def by(self, key: str) -> list[Call]:
+        return [c for c in list(self.calls) if c.key == key]
+
+    def keys_for(self, task_id: str) -> set[str]:
+        return {c.key for c in list(self.calls) if c.task == task_id}
+
+
+@contextlib.contextmanager
+def emulator_calls() -> Iterator[CallLog]:
+    """Capture the emulator's call log (INFO on ``mpu_operator.emulator``) meanwhile."""
+    handler, logger = CallLog(), logging.getLogger("mpu_operator.emulator")
+    old_level = logger.level
+    logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)

@@ -7,10 +7,8 @@ its key and RequestId. What the service did is read off the emulator's task reco
 
 from __future__ import annotations
 
-import logging
-import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -26,6 +24,7 @@ from tests.operator.harness import (
     tasks_of,
     wait_phase,
 )
+from tests.operator.kit import CallLog, emulator_calls
 from tests.support.cluster import Cluster
 
 pytestmark = pytest.mark.integration
@@ -34,34 +33,10 @@ LEASE_SECONDS = 3
 ELECTION = {"MPU_LEADER_ELECTION": "true", "MPU_LEADER_ELECTION_LEASE_SECONDS": "3",
             "MPU_LEADER_ELECTION_RENEW_SECONDS": "2", "MPU_LEADER_ELECTION_RETRY_SECONDS": "1"}
 KEYS = {"key-a": ACCESS_SECRET, "key-b": ACCESS_SECRET}
-_CALL = re.compile(r"^(\w+) app=\S+ task=\S+ outcome=(\S+) request_id=(\S+) key=(\S+)")
-
-
-class CallLog(logging.Handler):
-    """The emulator's one line per API call, parsed: (time, action, outcome, key)."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.INFO)
-        self.calls: list[tuple[float, str, str, str]] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if match := _CALL.match(record.getMessage()):
-            action, outcome, _, key = match.groups()
-            self.calls.append((record.created, action, outcome, key))
-
-    def by(self, key: str) -> list[tuple[float, str, str, str]]:
-        return [c for c in list(self.calls) if c[3] == key]
-
-
 @pytest.fixture
-def call_log() -> Any:
-    handler, logger = CallLog(), logging.getLogger("mpu_operator.emulator")
-    old_level = logger.level
-    logger.setLevel(logging.INFO)
-    logger.addHandler(handler)
-    yield handler
-    logger.removeHandler(handler)
-    logger.setLevel(old_level)
+def call_log() -> Iterator[CallLog]:
+    with emulator_calls() as log:
+        yield log
 
 
 def lease(kube: Cluster, namespace: str) -> dict[str, Any]:
@@ -106,13 +81,14 @@ def test_the_standby_takes_over_from_a_killed_leader(
 
     # Nothing started twice: one task, the same TaskId, one successful start (by a).
     assert st["taskId"] == first["taskId"] == task["taskId"] and st["phase"] == "Running"
-    starts = [c for c in call_log.calls if c[1] == "StartMPUTask" and c[2] == "OK"]
-    assert [c[3] for c in starts] == ["key-a"]
+    starts = [c for c in call_log.calls if c.action == "StartMPUTask" and c.outcome == "OK"]
+    assert [c.key for c in starts] == ["key-a"]
     assert [h["action"] for h in task["history"]].count("UpdateMPULayout") == 1
-    assert ("UpdateMPULayout", "OK", "key-b") in {c[1:] for c in call_log.calls}
+    assert ("UpdateMPULayout", "OK", "key-b") in {(c.action, c.outcome, c.key)
+                                                  for c in call_log.calls}
     # Only the leader of the moment called: b never before it acquired the Lease.
     acquired = parse(spec["acquireTime"]).timestamp()
-    assert all(c[0] >= acquired for c in call_log.by("key-b"))
+    assert all(c.at >= acquired for c in call_log.by("key-b"))
     assert rtc.stats()["urlRuleViolations"] == 0
     assert "became the leader" in b.log_text()
 
@@ -137,4 +113,4 @@ def test_a_clean_shutdown_hands_the_lease_over_at_once(
     assert took < 5, f"handover took {took:.1f}s (the Lease lasts 15 s)"
     kube.create(manifest("after", namespace))
     wait_phase(kube, namespace, "after", "Waiting", timeout=30)
-    assert {c[3] for c in call_log.calls} == {"key-b"}
+    assert {c.key for c in call_log.calls} == {"key-b"}

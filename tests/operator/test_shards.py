@@ -9,8 +9,6 @@ so the emulator never sees two tasks on one URL (0 URL-rule violations).
 from __future__ import annotations
 
 import base64
-import logging
-import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -29,39 +27,16 @@ from tests.operator.harness import (
     url,
     wait_phase,
 )
+from tests.operator.kit import CallLog, emulator_calls
 from tests.support.cluster import Cluster
 
 pytestmark = pytest.mark.integration
 
 KEYS = {"key-0": ACCESS_SECRET, "key-1": ACCESS_SECRET}
-_CALL = re.compile(r"^(\w+) app=\S+ task=(\S+) outcome=(\S+) request_id=\S+ key=(\S+)")
-
-
-class CallLog(logging.Handler):
-    """The emulator's one line per API call: (action, TaskId, outcome, AccessKeyId)."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.INFO)
-        self.calls: list[tuple[str, str, str, str]] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if match := _CALL.match(record.getMessage()):
-            action, task, outcome, key = match.groups()
-            self.calls.append((action, task, outcome, key))
-
-    def keys_for(self, task_id: str) -> set[str]:
-        return {c[3] for c in list(self.calls) if c[1] == task_id}
-
-
 @pytest.fixture
 def call_log() -> Iterator[CallLog]:
-    handler, logger = CallLog(), logging.getLogger("mpu_operator.emulator")
-    old_level = logger.level
-    logger.setLevel(logging.INFO)
-    logger.addHandler(handler)
-    yield handler
-    logger.removeHandler(handler)
-    logger.setLevel(old_level)
+    with emulator_calls() as log:
+        yield log
 
 
 def _key(path: str) -> str:
@@ -122,9 +97,10 @@ def test_each_object_is_driven_by_exactly_the_shard_of_its_url(
     for name in expected:  # deletion: stopped by the owner, waited out by the other
         kube.delete(KIND, namespace, name)
     kube.wait_for(lambda: not kube.list(KIND, namespace), 60, "every delete")
-    stops = {c[1]: c[3] for c in call_log.calls if c[0] == "StopMPUTask" and c[2] == "OK"}
+    stops = {c.task: c.key for c in call_log.calls
+             if c.action == "StopMPUTask" and c.outcome == "OK"}
     assert len(stops) == len(expected)
-    assert len({c[3] for c in call_log.calls}) == 2
+    assert len({c.key for c in call_log.calls}) == 2
     assert rtc.stats()["urlRuleViolations"] == 0
 
 
@@ -150,6 +126,6 @@ def test_objects_of_different_name_shards_on_one_url_never_overlap(
     gap = (parse(newer["startedAt"]) - parse(older["stoppedAt"])).total_seconds()
     assert gap >= 2.0, f"the URL was reused {gap:.3f}s after its stop"
     owner = f"key-{shard_of_key(_key('live/shared'), 2)}"
-    starts = [c for c in call_log.calls if c[0] == "StartMPUTask"]
-    assert {c[3] for c in starts} == {owner}, starts
+    starts = [c for c in call_log.calls if c.action == "StartMPUTask"]
+    assert {c.key for c in starts} == {owner}, starts
     assert rtc.stats()["urlRuleViolations"] == 0
