@@ -36,7 +36,7 @@ from mpu_operator.rtc.codes import ErrorKind
 from mpu_operator.rtc.credentials import Credentials
 from mpu_operator.rtc.errors import RTCError
 from mpu_operator.rtc.params import StartParams
-from mpu_operator.rtc.ratelimit import ROUTINE, URGENT
+from mpu_operator.rtc.ratelimit import EDIT, ROUTINE, URGENT
 from mpu_operator.streamurl import redact
 
 logger = logging.getLogger(__name__)
@@ -310,7 +310,7 @@ async def _perform(ctx: Context, obj: ObjectState, inputs: Inputs, desired: Desi
         assert desired is not None
         try:
             request_id = await ctx.rtc.update_mpu_layout(creds, app_id, action.task_id,
-                                                         desired.layout, priority=URGENT)
+                                                         desired.layout, priority=EDIT)
         except RTCError as err:
             record = _call_failed(ctx, record, err, inputs.generation, "UpdateFailed",
                                   inputs.body)
@@ -322,7 +322,7 @@ async def _perform(ctx: Context, obj: ObjectState, inputs: Inputs, desired: Desi
     elif isinstance(action, d.Stop):
         try:
             request_id = await ctx.rtc.stop_mpu_task(creds, app_id, action.task_id,
-                                                     priority=URGENT)
+                                                     priority=EDIT)
         except RTCError as err:
             if err.kind is ErrorKind.NOT_FOUND:
                 record = tr.stop_not_found(record, action.cause, ctx.now())

@@ -1,10 +1,11 @@
-"""A process-wide token bucket for RTC calls, with two priorities and two ways to wait.
+"""A process-wide token bucket for RTC calls, with three priorities and two ways to wait.
 
 The service allows about 10 requests/s per account; going over it earns ``Throttling``
 errors that delay everything. One bucket per process keeps the operator under that limit
-however many MPUTasks it reconciles. Two priorities keep it responsive under load: a
-user's change (create, edit, delete) is ``URGENT`` and always goes before any waiting
-``ROUTINE`` status poll, so a thousand polls never delay the one ``kubectl apply``.
+however many MPUTasks it reconciles. Priorities keep it responsive under load: a user's
+change to a task that already runs (a live edit, a stop) is ``EDIT`` and goes first, even
+while a thousand new tasks start; starts and the polls that confirm a change are
+``URGENT``; routine status polls are ``ROUTINE`` and never delay the one ``kubectl apply``.
 
 Callers on the operator's asyncio loop wait with :meth:`RateLimiter.acquire`, which holds
 no thread while waiting; threads wait with :meth:`RateLimiter.acquire_blocking`. Both
@@ -28,9 +29,10 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+EDIT = -1
 URGENT = 0
 ROUTINE = 1
-PRIORITIES = (URGENT, ROUTINE)
+PRIORITIES = (EDIT, URGENT, ROUTINE)  # highest first
 
 _EPS = 1e-9  # float slack when comparing token counts
 _TIMER_SLACK = 1e-4  # seconds added to a head's timer so it wakes after, not before, the token
@@ -47,6 +49,8 @@ class LimiterStats:
     granted_routine: int
     waiting_urgent: int
     waiting_routine: int
+    granted_edit: int = 0
+    waiting_edit: int = 0
 
 
 class _Waiter:
@@ -225,6 +229,8 @@ class RateLimiter:
                 granted_routine=self._granted[ROUTINE],
                 waiting_urgent=len(self._queues[URGENT]),
                 waiting_routine=len(self._queues[ROUTINE]),
+                granted_edit=self._granted[EDIT],
+                waiting_edit=len(self._queues[EDIT]),
             )
 
     @property
@@ -318,7 +324,8 @@ class RateLimiter:
 
 def _check_priority(priority: int) -> None:
     if priority not in PRIORITIES:
-        raise ValueError(f"priority must be URGENT ({URGENT}) or ROUTINE ({ROUTINE})")
+        raise ValueError(f"priority must be EDIT ({EDIT}), URGENT ({URGENT}) or ROUTINE "
+                         f"({ROUTINE})")
 
 
 def _checked(rate: float, burst: int | None) -> tuple[float, int]:
