@@ -122,6 +122,9 @@ def test_cel_rules() -> None:
         "rule": "self.all(p, self.exists_one(q, q.paneId == p.paneId))",
         "message": "paneId must be distinct across userPanes"}]
     assert panes["maxItems"] == 16  # bounds the CEL cost estimate
+    assert spec_schema()["properties"]["layout"]["x-kubernetes-validations"] == [{
+        "rule": "has(self.layoutIds) || has(self.layoutRefs)",
+        "message": "set layoutIds or layoutRefs (or both)"}]
 
 
 def test_schema_says_what_a_schema_can() -> None:
@@ -178,6 +181,8 @@ def value_errors(node: dict[str, Any], value: Any, path: str = "spec") -> list[s
     kind = node["type"]
     if kind == "integer":
         ok = isinstance(value, int) and not isinstance(value, bool)
+    elif kind == "number":
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
     else:
         ok = isinstance(value, _SCALARS[kind])
     if not ok:
@@ -203,8 +208,8 @@ def _keyword_errors(node: dict[str, Any], value: Any) -> Iterator[str]:
         yield "too short"
     if size is not None and size > node.get("maxLength", node.get("maxItems", size)):
         yield "too long"
-    if isinstance(value, int) and not node.get("minimum", value) <= value \
-            <= node.get("maximum", value):
+    if isinstance(value, int | float) and not isinstance(value, bool) \
+            and not node.get("minimum", value) <= value <= node.get("maximum", value):
         yield "out of range"
     if node.get("x-kubernetes-list-type") == "set" \
             and len({repr(v) for v in value}) != len(value):
@@ -219,6 +224,8 @@ def cel_errors(spec: dict[str, Any]) -> list[str]:
     ids = [p["paneId"] for p in panes]
     if len(set(ids)) != len(ids):
         errors.append("paneId must be distinct across userPanes")
+    if "layout" in spec and not {"layoutIds", "layoutRefs"} & spec["layout"].keys():
+        errors.append("set layoutIds or layoutRefs (or both)")
     return errors
 
 
@@ -234,8 +241,27 @@ def test_schema_checker_sees_the_cel_and_set_rules(valid: dict[str, Any]) -> Non
 names = st.text(alphabet="abc019_-", min_size=1, max_size=8)
 junk = st.one_of(st.integers(-2, 120), st.text(alphabet="abcAB09_-. #/:?=", max_size=8),
                  st.booleans(), st.none(), st.lists(st.integers(-1, 17), max_size=3))
-good_panes = st.lists(st.integers(0, 3), unique=True, max_size=4).map(
-    lambda ids: [{"paneId": i, "userId": f"u{i}"} for i in ids])
+fractions = st.one_of(st.integers(0, 1), st.floats(0, 1))
+colors = st.sampled_from(["#000000", "#abcDEF", "#FFFFFF"])
+image_urls = st.sampled_from(["https://cdn.example.com/logo.png", "http://h/a.jpg?x=1"])
+images = st.fixed_dictionaries(
+    {"url": image_urls, "width": fractions, "height": fractions},
+    optional={"x": fractions, "y": fractions, "zOrder": st.integers(0, 5),
+              "display": st.integers(0, 2)})
+text_style = {"x": fractions, "y": fractions, "alpha": fractions, "zOrder": st.integers(0, 5),
+              "fontType": st.integers(0, 3), "fontSize": st.integers(1, 64),
+              "fontColor": colors, "borderWidth": st.integers(0, 4), "borderColor": colors,
+              "box": st.booleans(), "boxColor": colors, "boxBorderWidth": st.integers(0, 4)}
+texts = st.fixed_dictionaries({"text": st.sampled_from(["Amy", "Bob (host)", "主持人"])},
+                              optional=text_style)
+good_panes = st.lists(st.integers(0, 3), unique=True, max_size=4).flatmap(
+    lambda ids: st.tuples(*[st.fixed_dictionaries(
+        {"paneId": st.just(i), "userId": st.just(f"u{i}")},
+        optional={"images": st.lists(images, max_size=2), "texts": st.lists(texts, max_size=2)})
+        for i in ids]).map(list))
+media_users = st.fixed_dictionaries({}, optional={
+    k: st.lists(names, unique=True, max_size=3)
+    for k in ("audioUsers", "cameraUsers", "shareScreenUsers")})
 valid_specs = st.fixed_dictionaries(
     {"appId": names, "channelId": names,
      "streamURL": st.sampled_from(["rtmp://push.example.com/live/s?auth_key=x", "rtmps://h/a"]),
@@ -243,7 +269,14 @@ valid_specs = st.fixed_dictionaries(
          {"layoutIds": st.sampled_from([[1], [1, 2, 6], [6, 1], [1, 5, 6, 7, 8, 9, 10, 11],
                                         [100], [2, 100, 101], [13, 6]])},
          optional={"cropMode": st.integers(0, 2), "userPanes": good_panes,
-                   "backgroundColor": st.sampled_from(["#000000", "#abcDEF"])}),
+                   "backgroundColor": colors,
+                   "layoutRefs": st.lists(names.map(lambda n: {"name": n.lower().strip("_-")
+                                                               or "x"}), max_size=2),
+                   "backgrounds": st.lists(images, max_size=2),
+                   "watermarks": st.lists(images.map(lambda i: {**i, "alpha": 0.5}),
+                                          max_size=2),
+                   "clockWidgets": st.lists(st.fixed_dictionaries({}, optional=text_style),
+                                            max_size=2)}),
      "encoding": st.fixed_dictionaries(
          {"mediaEncode": st.sampled_from([0, 1, 2, 10, 20, 30, 99])},
          optional={"taskProfile": st.sampled_from(TASK_PROFILES)})},
@@ -251,18 +284,31 @@ valid_specs = st.fixed_dictionaries(
               "taskId": st.text(alphabet="aZ9_-", min_size=1, max_size=55),
               "credentialsRef": st.just({"name": "rtc"}), "suspend": st.booleans(),
               "restartPolicy": st.sampled_from(["Always", "OnFailure", "Never"]),
-              "deletionPolicy": st.sampled_from(["Delete", "Orphan"])})
+              "deletionPolicy": st.sampled_from(["Delete", "Orphan"]),
+              "subscribe": media_users, "unsubscribe": media_users,
+              "mixMode": st.sampled_from(["Mix", "Single"]),
+              "single": st.fixed_dictionaries({}, optional={
+                  "sourceType": st.sampled_from(["camera", "shareScreen"]),
+                  "streamType": st.sampled_from(["AudioVideo", "AudioOnly", "VideoOnly"])})})
 #: Where one bad value is put: every field, at every depth the schema constrains.
 PATHS = ["appId", "channelId", "streamURL", "streamURLFrom", "layout", "layout.layoutIds",
          "layout.cropMode", "layout.backgroundColor", "layout.userPanes", "encoding",
          "encoding.mediaEncode", "encoding.taskProfile", "subscribeUsers", "taskId",
-         "credentialsRef", "suspend", "restartPolicy", "deletionPolicy"]
+         "credentialsRef", "suspend", "restartPolicy", "deletionPolicy", "layout.layoutRefs",
+         "layout.backgrounds", "layout.watermarks", "layout.clockWidgets", "subscribe",
+         "subscribe.audioUsers", "unsubscribe", "unsubscribe.cameraUsers", "mixMode", "single",
+         "single.streamType"]
 bad_values = st.one_of(junk, st.sampled_from([
     [], [1] * 17, list(range(100, 117)), "rtmp://h", "http://h/a", "#12345", "8IN_720P", "Keep",
     "a" * 56, [""], [{"paneId": 16, "userId": "u"}], [{"paneId": 1}],
     [{"paneId": 1, "userId": "a"}, {"paneId": 1, "userId": "b"}],
     {"secretKeyRef": {"name": "s", "key": "k"}}, {"secretKeyRef": {"name": "S", "key": "k"}},
-    {"name": "C_"}, {"layoutIds": [2, 3]}, {"mediaEncode": 0, "taskProfile": "1IN_360P"}]))
+    {"name": "C_"}, {"layoutIds": [2, 3]}, {"mediaEncode": 0, "taskProfile": "1IN_360P"},
+    [{"url": "ftp://h/a.png", "width": 1, "height": 1}], [{"url": "https://h/a", "width": 2}],
+    [{"url": "https://h/a\nb", "width": 1, "height": 1}], [{"name": "a"}, {"name": "a"}],
+    [{"fontColor": "red"}], [{"alpha": 1.5}], [{"x": -0.1}], [{"fontSize": 0}],
+    {"audioUsers": ["a", "a"]}, {"cameraUsers": ["u"] * 17}, "Single", "Mixed", {},
+    {"streamType": "Video"}, "AudioOnly", [{"name": "Bad_Name"}]]))
 
 
 @st.composite
@@ -273,7 +319,7 @@ def specs(draw: st.DrawFn) -> dict[str, Any]:
         *parents, last = draw(st.sampled_from(PATHS)).split(".")
         node = spec
         for key in parents:
-            node = node[key]
+            node = node.setdefault(key, {})
         node[last] = draw(bad_values)
     return spec
 

@@ -23,6 +23,8 @@ from mpu_operator import catalogue
 ROOT = "spec"
 
 COLOR_PATTERN = r"^#[0-9A-Fa-f]{6}$"
+#: One line of text for people: no control characters (C0, DEL, C1).
+TEXT_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]+$"
 #: A Kubernetes object name (DNS-1123 subdomain), as Secrets are named.
 OBJECT_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 #: A namespace name (DNS-1123 label, at most 63 characters).
@@ -39,6 +41,7 @@ MAX_PROBLEMS = 20
 #: What each pattern means, for people: "should match '^[a-z0-9]([-a-z0-9]*…'" helps nobody.
 PATTERN_RULES: dict[str, str] = {
     COLOR_PATTERN: "must be a colour written #RRGGBB (six hex digits)",
+    TEXT_PATTERN: "must be one line of text without control characters",
     OBJECT_NAME_PATTERN: "must be a Kubernetes object name: lower-case letters, digits, "
                          "'-' and '.', starting and ending with a letter or digit",
     SECRET_KEY_PATTERN: "must be a Secret key: letters, digits, '-', '_' and '.'",

@@ -3,8 +3,9 @@
 The CRD's schema is generated from these classes (see :mod:`mpu_operator.api.crd`), and the
 operator and ``mpu-operator validate`` both judge a spec with :func:`parse_spec`, so the
 cluster, the CI pipeline and the reconciler can never disagree about what is valid. Rules
-a JSON schema cannot say (pane counts, profiles) live in :mod:`mpu_operator.api.rules` and
-run as part of the same model.
+a JSON schema cannot say (pane counts, profiles, subscriptions, the mix mode) live in
+:mod:`mpu_operator.api.rules`, which takes plain values (:meth:`MPUTaskSpec.rule_facts`) and
+knows nothing of this module; the model runs them while it is parsed.
 
 Wire names are camelCase (aliases); Python attributes are snake_case. Enumerations are
 ``Literal`` strings, so ``spec.restart_policy == "OnFailure"`` is how to test them.
@@ -12,8 +13,6 @@ Wire names are camelCase (aliases); Python attributes are snake_case. Enumeratio
 
 from __future__ import annotations
 
-import ipaddress
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, Self
@@ -24,125 +23,73 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
-    ValidationInfo,
     field_validator,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
+from pydantic_core import ErrorDetails, PydanticCustomError
 
 from mpu_operator import catalogue
 from mpu_operator.api import rules
+from mpu_operator.api.base import MAX_NAME_LENGTH, ObjectName, RtcId
+from mpu_operator.api.base import StrictModel as _Model
+from mpu_operator.api.overlays import (
+    MAX_OVERLAYS,
+    MAX_PANE_OVERLAYS,
+    BackgroundImage,
+    ClockWidget,
+    PaneImage,
+    PaneText,
+    Watermark,
+)
 from mpu_operator.api.problems import (
     COLOR_PATTERN,
-    OBJECT_NAME_PATTERN,
     ROOT,
     SECRET_KEY_PATTERN,
     Problem,
     field_path,
     from_pydantic,
 )
+from mpu_operator.api.urls import (
+    MAX_STREAM_URL_LENGTH,
+    STREAM_URL_SCHEMES,
+    stream_url_problem,
+)
 from mpu_operator.rtc.params import LayoutParams, StartParams, UserPane
+
+__all__ = ["MAX_NAME_LENGTH", "MAX_STREAM_URL_LENGTH", "STREAM_URL_SCHEMES", "MPUTaskSpec",
+           "SpecResult", "parse_spec", "stream_url_problem"]
 
 SourceType = Literal["camera", "shareScreen"]
 RestartPolicy = Literal["Always", "OnFailure", "Never"]
 DeletionPolicy = Literal["Delete", "Orphan"]
+MixMode = Literal["Mix", "Single"]
+StreamType = Literal["AudioVideo", "AudioOnly", "VideoOnly"]
+
+#: The service's integers for the spec's words (StartMPUTask/UpdateMPUTask ``MixMode`` and
+#: ``StreamType``), for whoever encodes the call.
+WIRE_MIX_MODE: dict[str, int] = {"Single": 0, "Mix": 1}
+WIRE_STREAM_TYPE: dict[str, int] = {"AudioVideo": 0, "AudioOnly": 1, "VideoOnly": 2}
 
 #: Accepted values of ``encoding.taskProfile``: Auto first, then the catalogue's profiles.
 TASK_PROFILES: tuple[str, ...] = (catalogue.AUTO, *catalogue.PROFILE_NAMES)
-STREAM_URL_SCHEMES = ("rtmp", "rtmps")
-#: Generous for a push URL with an auth query; bounded so CEL cost stays estimable.
-MAX_STREAM_URL_LENGTH = 2048
-MAX_NAME_LENGTH = 253
 
-#: Deepest nesting parse_spec reads; the real spec is 4 levels deep (layout.userPanes[i]).
+#: Deepest nesting parse_spec reads; the real spec is 6 levels deep
+#: (layout.userPanes[i].images[j].url).
 MAX_DEPTH = 32
 #: Items of one list that parse_spec reads. Every list in the model allows far fewer
 #: (a test keeps it so), so a longer list still gets its "at most N items" problem, and a
 #: 2-million-item list costs no more than a 1001-item one.
 MAX_LIST_READ = 1000
 
-#: Validation context key: parse_spec runs the rules itself, to sort errors from warnings.
-_DEFER_RULES = "mpu_operator.defer_rules"
+#: The error type under which the model reports the cross-field rules' Problems (in the
+#: error's context), so that parse_spec can list them one by one.
+RULES_ERROR = "mpu_operator_rules"
 
 
 def _check_task_profile(value: str) -> str:
     if value not in TASK_PROFILES:
         raise ValueError(f"must be {catalogue.AUTO} or one of {', '.join(catalogue.PROFILE_NAMES)}")
     return value
-
-
-def stream_url_problem(value: str) -> str | None:
-    """The rule a push URL breaks, or None. Never quotes the URL (its query is a secret).
-
-    The one check for every source of a URL: ``spec.streamURL`` here, and the value read
-    from a ``streamURLFrom`` Secret by the operator, so both obey exactly the same rules:
-
-    - ``rtmp://`` or ``rtmps://``, at most :data:`MAX_STREAM_URL_LENGTH` characters;
-    - printable ASCII only: no spaces or control characters (percent-encode the rest);
-    - a host that is a DNS name, an IPv4 address or a bracketed IPv6 address, and an
-      optional port 1-65535;
-    - a stream path.
-
-    ``user:password@`` and a ``#fragment`` are allowed: some ingest servers authenticate
-    that way, the service judges them, and every output redacts them like the query.
-    """
-    if not isinstance(value, str) or not value:
-        return "must not be empty"
-    if len(value) > MAX_STREAM_URL_LENGTH:
-        return f"must be at most {MAX_STREAM_URL_LENGTH} characters"
-    if not _URL_CHARACTERS.fullmatch(value):
-        return ("must be printable ASCII without spaces or control characters "
-                "(percent-encode anything else)")
-    scheme, sep, rest = value.partition("://")
-    if not sep or scheme.lower() not in STREAM_URL_SCHEMES:
-        return _URL_SHAPE
-    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
-    problem = _host_port_problem(authority.rpartition("@")[2])
-    if problem is not None:
-        return problem
-    path = re.split(r"[?#]", rest[len(authority):], maxsplit=1)[0]
-    return _URL_SHAPE if path.strip("/") == "" else None
-
-
-_URL_CHARACTERS = re.compile(r"[\x21-\x7e]+")
-_URL_SHAPE = "must be an rtmp:// or rtmps:// URL with a host and a stream path"
-_HOST_PORT = re.compile(r"(\[[^\]]*\]|[^:\[\]]*)(?::([^:]*))?")
-_DNS_LABEL = re.compile(r"[A-Za-z0-9_]([-A-Za-z0-9_]{0,61}[A-Za-z0-9_])?")
-_MAX_HOST_LENGTH = 253
-_MAX_PORT = 65535
-
-
-def _host_port_problem(authority: str) -> str | None:
-    """What is wrong with ``host[:port]``, or None."""
-    match = _HOST_PORT.fullmatch(authority)
-    if match is None:
-        return "host must be a DNS name, an IPv4 address or a bracketed IPv6 address"
-    host, port = match.group(1), match.group(2)
-    if not host:
-        return _URL_SHAPE
-    if not _host_ok(host):
-        return "host must be a DNS name, an IPv4 address or a bracketed IPv6 address"
-    if port is not None and not (port.isdigit() and len(port) <= 5
-                                 and 1 <= int(port) <= _MAX_PORT):
-        return f"port must be between 1 and {_MAX_PORT}"
-    return None
-
-
-def _host_ok(host: str) -> bool:
-    if host.startswith("["):
-        try:
-            address = ipaddress.IPv6Address(host[1:-1])
-        except ValueError:
-            return False
-        return address.scope_id is None  # a zone (%eth0) means nothing to a remote CDN
-    if re.fullmatch(r"[0-9.]+", host):
-        try:
-            ipaddress.IPv4Address(host)
-        except ValueError:
-            return False
-        return True
-    return len(host) <= _MAX_HOST_LENGTH and all(_DNS_LABEL.fullmatch(label)
-                                                 for label in host.split("."))
 
 
 def _check_stream_url(value: str) -> str:
@@ -161,26 +108,6 @@ def _check_distinct_layouts(value: list[int]) -> list[int]:
 
 def _join(items: list[int]) -> str:
     return ", ".join(str(i) for i in items)
-
-
-class _Model(BaseModel):
-    """Common configuration: strict JSON types, no unknown fields, no input in errors.
-
-    Strict, because the API server would refuse ``mediaEncode: "20"`` and ``validate`` must
-    agree with it; ``extra="forbid"`` because a misspelt optional field would otherwise be
-    silently ignored (the API server prunes it) and the user would never learn why; hidden
-    input because a ValidationError's text could otherwise quote the stream URL's auth key.
-    """
-
-    model_config = ConfigDict(strict=True, extra="forbid", validate_by_alias=True,
-                              validate_by_name=True, frozen=True, hide_input_in_errors=True)
-
-
-ObjectName = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH,
-                                  pattern=OBJECT_NAME_PATTERN)]
-#: AppId, ChannelId and UserId: the service's documented length and character set.
-RtcId = Annotated[str, Field(min_length=1, max_length=catalogue.MAX_RTC_ID_LENGTH,
-                             pattern=catalogue.RTC_ID_PATTERN)]
 
 
 class SecretKeySelector(_Model):
@@ -213,20 +140,46 @@ class UserPaneSpec(_Model):
     source_type: SourceType = Field(default="camera", alias="sourceType",
                                     description="Which of the user's streams to show: "
                                                 "camera or shareScreen.")
+    images: list[PaneImage] = Field(
+        default_factory=list, max_length=MAX_PANE_OVERLAYS,
+        description="Images over this pane (at most 4), e.g. a name plate; positions are "
+                    "fractions 0 to 1. Changed live (UpdateMPUTask).")
+    texts: list[PaneText] = Field(
+        default_factory=list, max_length=MAX_PANE_OVERLAYS,
+        description="Texts over this pane (at most 4), e.g. the speaker's name. Changed "
+                    "live (UpdateMPUTask).")
+
+
+class LayoutRef(_Model):
+    """A custom layout defined by an MPULayout object."""
+
+    name: ObjectName = Field(description="Name of an MPULayout in the MPUTask's namespace.")
 
 
 class LayoutSpec(_Model):
-    """How the mixed picture is laid out. The only part that can change on a live task."""
+    """How the mixed picture is laid out, and what is drawn over it. Changed live."""
+
+    model_config = ConfigDict(json_schema_extra={"x-kubernetes-validations": [{
+        "rule": "has(self.layoutIds) || has(self.layoutRefs)",
+        "message": "set layoutIds or layoutRefs (or both)",
+    }]})
 
     layout_ids: Annotated[list[Annotated[int, Field(ge=1, le=catalogue.MAX_INT32)]],
                           AfterValidator(_check_distinct_layouts)] = Field(
-        alias="layoutIds", min_length=1, max_length=catalogue.MAX_LAYOUTS,
+        default_factory=list, alias="layoutIds", min_length=1, max_length=catalogue.MAX_LAYOUTS,
         json_schema_extra={"x-kubernetes-list-type": "set"},
-        description="Layout ids (1 to 16, distinct). The service switches between them by "
+        description="Layout ids (1 to 16, distinct; with layoutRefs at most 16 in all). The "
+                    "service switches between them by "
                     "the number of people in the channel, so no two may have the same pane "
                     "count: system layouts 2, 3, 4 and 13 all have 2 panes. System layouts: "
                     "1 (1 pane), 2-4 and 13 (2), 5 (3), 6 (4), 7 (5), 8 (6), 9 (7), 10 (8), "
-                    "11 (9); other ids are custom layouts and are judged by the service.")
+                    "11 (9); other ids are custom layouts and are judged by the service. "
+                    "Give layoutIds, layoutRefs or both.")
+    layout_refs: list[LayoutRef] = Field(
+        default_factory=list, alias="layoutRefs", max_length=catalogue.MAX_LAYOUTS,
+        description="Custom layouts by MPULayout name, in this namespace (distinct; with "
+                    "layoutIds at most 16 in all). Their pane counts are known only when "
+                    "the MPULayouts are read.")
     crop_mode: int = Field(default=2, alias="cropMode", ge=0, le=2,
                            description="How a video fits its pane: 0 stretch to fill, "
                                        "1 keep the aspect ratio and crop, 2 keep the aspect "
@@ -242,6 +195,29 @@ class LayoutSpec(_Model):
         }]},
         description="Users pinned to panes (at most 16, distinct paneIds). Panes not listed "
                     "are filled by the service in join order.")
+    backgrounds: list[BackgroundImage] = Field(
+        default_factory=list, max_length=MAX_OVERLAYS,
+        description="Images behind the panes (at most 16); positions are fractions 0 to 1. "
+                    "Changed live (UpdateMPUTask).")
+    watermarks: list[Watermark] = Field(
+        default_factory=list, max_length=MAX_OVERLAYS,
+        description="Images over the mix, e.g. a logo (at most 16); positions are fractions "
+                    "0 to 1. Changed live (UpdateMPUTask).")
+    clock_widgets: list[ClockWidget] = Field(
+        default_factory=list, alias="clockWidgets", max_length=MAX_OVERLAYS,
+        description="Clocks drawn over the mix (at most 16). Changed live (UpdateMPUTask).")
+
+    @property
+    def ref_names(self) -> tuple[str, ...]:
+        """The MPULayout names in layoutRefs, in order."""
+        return tuple(ref.name for ref in self.layout_refs)
+
+    def overlay_fields(self) -> list[str]:
+        """The overlay fields that are set (field paths), e.g. ``layout.watermarks``."""
+        names = [("layout.backgrounds", self.backgrounds), ("layout.watermarks", self.watermarks),
+                 ("layout.clockWidgets", self.clock_widgets),
+                 ("layout.userPanes", self.user_panes)]
+        return [name for name, items in names if items]
 
 
 class EncodingSpec(_Model):
@@ -267,6 +243,43 @@ class CredentialsRef(_Model):
     name: ObjectName = Field(description="Name of a Secret in the MPUTask's namespace with "
                                          "keys accessKeyId, accessKeySecret and optionally "
                                          "securityToken.")
+
+
+UserList = Annotated[list[RtcId], Field(max_length=catalogue.MAX_SUBSCRIBE_USERS,
+                                        json_schema_extra={"x-kubernetes-list-type": "set"})]
+
+
+class MediaUsers(_Model):
+    """Users per kind of media: SubSpec*Users (subscribe) or UnsubSpec*Users (unsubscribe)."""
+
+    audio_users: UserList = Field(default_factory=list, alias="audioUsers",
+                                  description="Users whose audio this applies to (at most 16, "
+                                              "distinct).")
+    camera_users: UserList = Field(default_factory=list, alias="cameraUsers",
+                                   description="Users whose camera video this applies to "
+                                               "(at most 16, distinct).")
+    share_screen_users: UserList = Field(default_factory=list, alias="shareScreenUsers",
+                                         description="Users whose shared screen this applies "
+                                                     "to (at most 16, distinct).")
+
+    def as_lists(self) -> dict[str, tuple[str, ...]]:
+        """Wire-style name (``audioUsers``, ...) -> users, for the rules."""
+        return {"audioUsers": tuple(self.audio_users), "cameraUsers": tuple(self.camera_users),
+                "shareScreenUsers": tuple(self.share_screen_users)}
+
+    def __bool__(self) -> bool:
+        return bool(self.audio_users or self.camera_users or self.share_screen_users)
+
+
+class SingleSpec(_Model):
+    """What a single stream relays (mixMode Single): one user's stream, without mixing."""
+
+    source_type: SourceType = Field(default="camera", alias="sourceType",
+                                    description="Which of the user's streams to relay: camera "
+                                                "(default) or shareScreen.")
+    stream_type: StreamType = Field(default="AudioVideo", alias="streamType",
+                                    description="What of it to relay: AudioVideo (default), "
+                                                "AudioOnly or VideoOnly.")
 
 
 class MPUTaskSpec(_Model):
@@ -303,7 +316,25 @@ class MPUTaskSpec(_Model):
     encoding: EncodingSpec = Field(description="Output encoding and billing profile.")
     subscribe_users: list[RtcId] = Field(
         default_factory=list, alias="subscribeUsers", max_length=catalogue.MAX_SUBSCRIBE_USERS,
-        description="Mix only these users (at most 16); empty mixes everyone.")
+        description="Mix only these users (at most 16); empty mixes everyone. With mixMode "
+                    "Single: exactly the one user whose stream is relayed.")
+    subscribe: MediaUsers = Field(
+        default_factory=MediaUsers,
+        description="Take only these users' audio, camera or shared screen "
+                    "(SubSpecAudioUsers, ...); beside subscribeUsers. Changed live "
+                    "(UpdateMPUTask).")
+    unsubscribe: MediaUsers = Field(
+        default_factory=MediaUsers,
+        description="Leave out these users' audio, camera or shared screen "
+                    "(UnsubSpecAudioUsers, ...). A user may not be both subscribed and "
+                    "unsubscribed to the same media. Changed live (UpdateMPUTask).")
+    mix_mode: MixMode = Field(
+        default="Mix", alias="mixMode",
+        description="Mix (default): mix the channel into one picture. Single: relay one "
+                    "user's stream without mixing (set single and one subscribeUsers entry).")
+    single: SingleSpec | None = Field(
+        default=None,
+        description="With mixMode Single: which stream of the user to relay.")
     task_id: Annotated[str, Field(min_length=1, max_length=catalogue.MAX_TASK_ID_BYTES,
                                   pattern=catalogue.TASK_ID_PATTERN)] | None = Field(
         default=None, alias="taskId",
@@ -326,7 +357,7 @@ class MPUTaskSpec(_Model):
         description="On deleting the MPUTask: Delete stops the task at the service, "
                     "Orphan leaves it running.")
 
-    @field_validator("stream_url", "stream_url_from", "task_id", "credentials_ref",
+    @field_validator("stream_url", "stream_url_from", "task_id", "credentials_ref", "single",
                      mode="before")
     @classmethod
     def _not_null(cls, value: Any) -> Any:
@@ -336,20 +367,41 @@ class MPUTaskSpec(_Model):
         return value
 
     @model_validator(mode="after")
-    def _cross_field_rules(self, info: ValidationInfo) -> Self:
-        """Refuse a spec that breaks a cross-field rule, unless parse_spec will judge it."""
-        if isinstance(info.context, dict) and info.context.get(_DEFER_RULES):
-            return self
-        errors, _ = rules.check(self)
-        if errors:
-            raise ValueError("; ".join(str(p) for p in errors))
+    def _cross_field_rules(self) -> Self:
+        """Refuse a spec that breaks a cross-field rule; the Problems travel in the error."""
+        problems = rules.errors(self.rule_facts())
+        if problems:
+            raise PydanticCustomError(RULES_ERROR, "{summary}", {
+                "summary": "; ".join(str(p) for p in problems), "problems": tuple(problems)})
         return self
 
+    def rule_facts(self) -> rules.Facts:
+        """The plain values the cross-field rules judge."""
+        layout = self.layout
+        return rules.Facts(
+            stream_url_set=self.stream_url is not None,
+            stream_url_from_set=self.stream_url_from is not None,
+            layout_ids=tuple(layout.layout_ids),
+            pane_ids=tuple(p.pane_id for p in layout.user_panes),
+            media_encode=self.encoding.media_encode,
+            task_profile=self.encoding.task_profile,
+            layout_refs=layout.ref_names,
+            subscribe_users=tuple(self.subscribe_users),
+            subscribe=self.subscribe.as_lists(),
+            unsubscribe=self.unsubscribe.as_lists(),
+            mix_mode=self.mix_mode,
+            single_set=self.single is not None,
+            overlays=tuple(layout.overlay_fields()),
+        )
+
     def resolved_profile(self) -> str:
-        """The TaskProfile to send: the one named, or for Auto the cheapest that fits."""
-        if self.encoding.task_profile != catalogue.AUTO:
-            return self.encoding.task_profile
-        return catalogue.choose_profile(self.layout.layout_ids, self.encoding.media_encode)
+        """The TaskProfile to send: the one named, or for Auto the cheapest that fits.
+
+        An MPULayout in layoutRefs counts as a custom layout (16 inputs) until the operator
+        knows its panes.
+        """
+        return rules.resolved_profile(self.encoding.task_profile, self.layout.layout_ids,
+                                      bool(self.layout.layout_refs), self.encoding.media_encode)
 
     def layout_params(self) -> LayoutParams:
         """What StartMPUTask and UpdateMPULayout take for the layout."""
@@ -411,13 +463,19 @@ def _parse(raw: object) -> SpecResult:
         return SpecResult(None, [Problem(field_path(exc.loc[:3]),
                                          f"nested too deeply (limit {MAX_DEPTH} levels)")])
     try:
-        spec = MPUTaskSpec.model_validate(plain, strict=True, by_alias=True,
-                                          by_name=False, context={_DEFER_RULES: True})
+        spec = MPUTaskSpec.model_validate(plain, strict=True, by_alias=True, by_name=False)
     except ValidationError as exc:
         details = exc.errors(include_url=False)  # input is read for None only, never shown
-        return SpecResult(None, from_pydantic(details, _allowed_names()))
-    errors, warnings = rules.check(spec)
-    return SpecResult(None if errors else spec, errors, warnings)
+        return SpecResult(None, _problems(details))
+    return SpecResult(spec, [], rules.warnings(spec.rule_facts()))
+
+
+def _problems(details: list[ErrorDetails]) -> list[Problem]:
+    """The rules' Problems as they were found, or pydantic's errors translated."""
+    for detail in details:
+        if detail["type"] == RULES_ERROR:  # only raised when every field is well-formed
+            return list((detail.get("ctx") or {})["problems"])
+    return from_pydantic(details, _allowed_names())
 
 
 class _TooDeep(Exception):
@@ -473,6 +531,15 @@ def _allowed_names() -> dict[str, list[str]]:
         "encoding": _aliases(EncodingSpec),
         "credentialsRef": _aliases(CredentialsRef),
         "layout.userPanes[]": _aliases(UserPaneSpec),
+        "layout.userPanes[].images[]": _aliases(PaneImage),
+        "layout.userPanes[].texts[]": _aliases(PaneText),
+        "layout.layoutRefs[]": _aliases(LayoutRef),
+        "layout.backgrounds[]": _aliases(BackgroundImage),
+        "layout.watermarks[]": _aliases(Watermark),
+        "layout.clockWidgets[]": _aliases(ClockWidget),
+        "subscribe": _aliases(MediaUsers),
+        "unsubscribe": _aliases(MediaUsers),
+        "single": _aliases(SingleSpec),
     }
 
 
