@@ -16,12 +16,17 @@ URL = f"rtmp://push.example.com/live/s?{SECRET}"
 KEYS = ["appId", "channelId", "streamURL", "streamURLFrom", "secretKeyRef", "name", "key",
         "layout", "layoutIds", "cropMode", "backgroundColor", "userPanes", "paneId", "userId",
         "sourceType", "encoding", "mediaEncode", "taskProfile", "subscribeUsers", "taskId",
-        "credentialsRef", "suspend", "restartPolicy", "deletionPolicy", "", "streamUrl", "0"]
+        "credentialsRef", "suspend", "restartPolicy", "deletionPolicy", "", "streamUrl", "0",
+        "layoutRefs", "backgrounds", "watermarks", "clockWidgets", "images", "texts", "text",
+        "url", "x", "y", "width", "height", "alpha", "zOrder", "display", "fontSize",
+        "fontColor", "box", "subscribe", "unsubscribe", "audioUsers", "cameraUsers",
+        "shareScreenUsers", "mixMode", "single", "streamType"]
 
 scalars = st.one_of(
     st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True),
     st.text(max_size=20), st.just(URL), st.just(SECRET), st.just("#FFFFFF"),
-    st.sampled_from(["Auto", "Mixed_Audio", "4IN_720P", "camera", "OnFailure", "rtmp://h/a"]),
+    st.sampled_from(["Auto", "Mixed_Audio", "4IN_720P", "camera", "OnFailure", "rtmp://h/a",
+                     "Single", "AudioOnly", "https://h/logo.png", f"https://h/a.png?{SECRET}"]),
 )
 json_ish = st.recursive(
     scalars,

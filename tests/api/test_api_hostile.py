@@ -246,6 +246,22 @@ def test_ordinary_anchors_still_work(tmp_path: Path) -> None:
     ({"subscribeUsers": ["u"] * 100_000}, "subscribeUsers", "must have at most 16 items"),
     ({"channelId": "c" * (1 << 20)}, "channelId", "must be at most 64 characters"),
     ({"appId": "\x1b" * (1 << 20)}, "appId", "must be at most 64 characters"),
+    ({"layout": {"layoutIds": [1], "watermarks": [{"url": "https://h/a"}] * 100_000}},
+     "layout.watermarks", "must have at most 16 items"),
+    ({"layout": {"layoutRefs": [{"name": "a"}] * 100_000}},
+     "layout.layoutRefs", "must have at most 16 items"),
+    ({"layout": {"layoutIds": [1], "userPanes": [
+        {"paneId": 0, "userId": "u", "texts": [{"text": "t"}] * 100_000}]}},
+     "layout.userPanes[0].texts", "must have at most 4 items"),
+    ({"layout": {"layoutIds": [1], "userPanes": [
+        {"paneId": 0, "userId": "u", "texts": [{"text": "\x1b" * (1 << 20)}]}]}},
+     "layout.userPanes[0].texts[0].text", "must be at most 128 characters"),
+    ({"layout": {"layoutIds": [1], "backgrounds": [{"url": "https://h/" + "x" * (1 << 20)}]}},
+     "layout.backgrounds[0].url", "must be at most 2048 characters"),
+    ({"subscribe": {"audioUsers": ["u"] * 100_000}}, "subscribe.audioUsers",
+     "must have at most 16 items"),
+    ({"unsubscribe": {"cameraUsers": [f"u{i}" for i in range(100_000)]}},
+     "unsubscribe.cameraUsers", "must have at most 16 items"),
 ])
 def test_parse_spec_is_bounded_on_huge_values(valid: dict[str, Any], spec: dict[str, Any],
                                               field: str, words: str) -> None:
@@ -292,6 +308,25 @@ def _schema_nodes(node: dict[str, Any], path: str = "") -> Iterator[tuple[str, d
         yield from _schema_nodes(sub, f"{path}.{name}")
     if "items" in node:
         yield from _schema_nodes(node["items"], f"{path}[]")
+
+
+@pytest.mark.timeout(10)
+def test_the_largest_allowed_overlays_are_judged_quickly(valid: dict[str, Any]) -> None:
+    """Every list at its limit (16 panes with 4 images and 4 texts each, 16 of every overlay,
+    48 subscription entries): still one valid spec, judged at once."""
+    image = {"url": "https://cdn.example.com/" + "i" * 2000, "width": 1, "height": 1}
+    text = {"text": "t" * 128, "fontSize": 10}
+    valid["layout"] = {
+        "layoutIds": [11], "layoutRefs": [{"name": f"l{i}"} for i in range(15)],
+        "userPanes": [{"paneId": i, "userId": f"u{i}", "images": [image] * 4, "texts": [text] * 4}
+                      for i in range(16)],
+        "backgrounds": [image] * 16, "watermarks": [image] * 16,
+        "clockWidgets": [{k: v for k, v in text.items() if k != "text"}] * 16}
+    users = [f"user-{i}" for i in range(16)]
+    valid["subscribe"] = {"audioUsers": users, "cameraUsers": users, "shareScreenUsers": users}
+    valid["unsubscribe"] = {"audioUsers": [f"other-{i}" for i in range(16)]}
+    result = parse_spec(valid)
+    assert result.ok, [str(p) for p in result.errors]
 
 
 @pytest.mark.timeout(10)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from mpu_operator.api import rules
 from mpu_operator.api.spec import parse_spec
 
 Edit = Callable[..., dict[str, Any]]  # the conftest's edit fixture
@@ -242,3 +245,22 @@ def test_several_problems_are_all_reported(edit: Edit) -> None:
     assert fields == ["layout.layoutIds", "layout.userPanes[0].paneId",
                       "layout.userPanes[1].paneId", "layout.userPanes[1].paneId",
                       "encoding.taskProfile", "encoding.taskProfile"]
+
+
+def test_rules_know_nothing_of_the_model() -> None:
+    """api is one-way: spec imports rules, rules import no model module (#10)."""
+    tree = ast.parse(Path(rules.__file__).read_text())
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    imported |= {a.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+                 for a in node.names}
+    assert not {m for m in imported if m and m.startswith("mpu_operator.api.")} - {
+        "mpu_operator.api.problems"}, imported
+
+
+def test_rules_take_plain_values() -> None:
+    facts = rules.Facts(stream_url_set=True, stream_url_from_set=False, layout_ids=(2, 3),
+                        pane_ids=(0, 0), media_encode=20, task_profile="Auto")
+    assert [str(p) for p in rules.errors(facts)] == [
+        "layout.layoutIds: layouts 2 and 3 each have 2 panes; the service picks a layout by "
+        "the number of people present, so give at most one layout per pane count",
+        "layout.userPanes[1].paneId: pane 0 is already given to layout.userPanes[0]"]
