@@ -1,5 +1,9 @@
 """The samples in deploy/samples/ are what users copy: each must pass ``mpu-operator
-validate`` without a word, and must still show the fields it is there to show."""
+validate`` without a word, and must still show the fields it is there to show.
+
+Feature samples live in deploy/samples/features/: ``kubectl apply -f deploy/samples/`` (the
+demo, the sandbox tests) is not recursive and applies only the one demo task, whose push
+URL a second task would contend for."""
 
 from __future__ import annotations
 
@@ -21,14 +25,15 @@ def mputasks(path: Path) -> list[dict[str, Any]]:
     return [d for d in docs if isinstance(d, dict) and d.get("kind") == "MPUTask"]
 
 
-@pytest.mark.parametrize("path", sorted(SAMPLES.glob("*.yaml")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted(SAMPLES.rglob("*.yaml")),
+                         ids=lambda p: str(p.relative_to(SAMPLES)))
 def test_sample_passes_validate_silently(path: Path) -> None:
     out = io.StringIO()
     assert main([str(path)], out) == 0 and out.getvalue() == "", out.getvalue()
 
 
 def test_the_overlays_sample_shows_every_overlay_and_subscription() -> None:
-    [task] = mputasks(SAMPLES / "mputask-overlays.yaml")
+    [task] = mputasks(SAMPLES / "features" / "mputask-overlays.yaml")
     result = parse_spec(task["spec"])
     assert result.spec is not None and result.warnings == []
     layout = result.spec.layout
@@ -38,7 +43,7 @@ def test_the_overlays_sample_shows_every_overlay_and_subscription() -> None:
 
 
 def test_the_single_sample_is_a_single_stream() -> None:
-    [task] = mputasks(SAMPLES / "mputask-single.yaml")
+    [task] = mputasks(SAMPLES / "features" / "mputask-single.yaml")
     result = parse_spec(task["spec"])
     assert result.spec is not None and result.warnings == []
     assert result.spec.mix_mode == "Single" and result.spec.single is not None

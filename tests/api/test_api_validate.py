@@ -158,3 +158,37 @@ def test_validate_does_not_import_kopf_or_kubernetes() -> None:
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "[]"
+
+
+OVERLAY = GOOD.replace("layout: {{layoutIds: [1, 2, 6]}}", """layout:
+    layoutIds: [1, 2, 6]
+    watermarks:
+      - url: https://cdn.example.com/logo.png
+        x: 0.8
+        {y}: 0.1
+        width: 0.1
+        height: 0.1""")
+
+
+def test_an_unquoted_y_key_is_reported_as_kubectl_reads_it(tmp_path: Path) -> None:
+    """kubectl (YAML 1.1) turns an unquoted ``y:`` key into "true", which the API server
+    prunes; validate reads it the same way and says how to fix it (#10's x/y fields)."""
+    code, lines = run(write(tmp_path / "a.yaml", OVERLAY.format(name="logo", y="y")))
+    assert code == 1 and lines == [
+        f"{tmp_path / 'a.yaml'}: live/logo: spec.layout.watermarks[0].true: unknown field: an "
+        "unquoted y, n, yes, no, on or off is read as true or false in YAML (kubectl reads it "
+        "so); quote the key, as in \"y\": 0.5"]
+    assert run(write(tmp_path / "b.yaml", OVERLAY.format(name="logo", y='"y"'))) == (0, [])
+
+
+@pytest.mark.parametrize(("value", "rule"), [("y", "must be a string"),
+                                             ("N", "must be a string"),
+                                             ("'n'", None)])
+def test_y_and_n_values_are_booleans_as_in_kubectl(tmp_path: Path, value: str,
+                                                   rule: str | None) -> None:
+    code, lines = run(write(tmp_path / "a.yaml", GOOD.format(name="t").replace(
+        "appId: app", f"appId: {value}")))
+    if rule is None:
+        assert (code, lines) == (0, [])
+    else:
+        assert code == 1 and lines == [f"{tmp_path / 'a.yaml'}: live/t: spec.appId: {rule}"]

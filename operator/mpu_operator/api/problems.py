@@ -87,7 +87,9 @@ def field_path(loc: Sequence[str | int]) -> str:
     """('layout', 'userPanes', 1, 'paneId') -> 'layout.userPanes[1].paneId'."""
     path = ""
     for part in loc:
-        if isinstance(part, int):
+        if isinstance(part, bool):  # a YAML 1.1 boolean used as a key (y:, on:)
+            path += f".{str(part).lower()}" if path else str(part).lower()
+        elif isinstance(part, int):
             path += f"[{part}]"
         else:
             name = printable(str(part), MAX_SHOWN_SEGMENT)
@@ -134,8 +136,16 @@ def _rule(error: ErrorDetails, known: dict[str, list[str]]) -> str:
     return _plain(error["msg"])
 
 
+#: What kubectl (YAML 1.1) makes of an unquoted key y, n, yes, no, on or off.
+_BOOLEAN_KEYS = {True, False, "true", "false"}
+BOOLEAN_KEY_RULE = ("unknown field: an unquoted y, n, yes, no, on or off is read as true or "
+                    "false in YAML (kubectl reads it so); quote the key, as in \"y\": 0.5")
+
+
 def _unknown_field(loc: Sequence[str | int], known: dict[str, list[str]]) -> str:
     """'unknown field', with the nearest allowed name when there is a likely one."""
+    if loc and loc[-1] in _BOOLEAN_KEYS and isinstance(loc[-1], bool | str):
+        return BOOLEAN_KEY_RULE
     parent = "".join("[]" if isinstance(p, int) else f".{p}" for p in loc[:-1]).lstrip(".")
     allowed = known.get(parent, [])
     if len(str(loc[-1])) > MAX_SHOWN_SEGMENT:  # no real name is that long: nothing is close

@@ -498,7 +498,7 @@ def _plain(value: object, depth: int = 0) -> object:
         out = {}
         for key, item in value.items():
             try:
-                out[key] = _plain(item, depth + 1)
+                out[_json_key(key)] = _plain(item, depth + 1)
             except _TooDeep as exc:
                 exc.loc.insert(0, str(key))
                 raise
@@ -514,6 +514,14 @@ def _plain(value: object, depth: int = 0) -> object:
                 raise
         return items
     return value
+
+
+def _json_key(key: object) -> object:
+    """A key as kubectl sends it in JSON: a YAML 1.1 boolean key (``y:``, ``on:``) becomes
+    "true" or "false", so the problem names what the API server would see."""
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    return key
 
 
 def _check_depth(depth: int) -> None:

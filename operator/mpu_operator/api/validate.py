@@ -71,7 +71,10 @@ _MAX_PATH_SHOWN = 1024
 
 
 class _Loader(yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader):  # type: ignore[misc]
-    """Safe YAML without timestamps, as kubectl reads it: ``2024-01-01`` stays a string.
+    """Safe YAML read as kubectl reads it: ``2024-01-01`` stays a string, and a plain
+    ``y``, ``Y``, ``n`` or ``N`` is a boolean, as in YAML 1.1 (kubectl's go-yaml v2; PyYAML
+    leaves these four strings). So an unquoted ``y:`` key of an overlay is reported here,
+    not silently dropped by the API server (kubernetes/kubernetes#34146).
 
     Integers are length-checked before conversion (see :data:`MAX_INT_CHARS`).
     """
@@ -82,12 +85,18 @@ class _Loader(yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader):  
             return -OUT_OF_RANGE if text.lstrip().startswith("-") else OUT_OF_RANGE
         return int(yaml.SafeLoader.construct_yaml_int(self, node))
 
+    def construct_yaml_bool(self, node: yaml.ScalarNode) -> bool:
+        return str(node.value).lower() in ("y", "yes", "true", "on")
+
 
 _Loader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+_Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:y|Y|n|N)$"),
+                              list("yYnN"))
 _Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
+_Loader.add_constructor("tag:yaml.org,2002:bool", _Loader.construct_yaml_bool)
 
 
 class _Unreadable(Exception):
