@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from mpu_operator.api import crd, parse_spec
 from mpu_operator.api.spec import TASK_PROFILES
+from mpu_operator.core.model import Phase
 
 CHECKED_IN = Path(__file__).resolve().parents[2] / "crds" / "mputask.yaml"
 TYPES = {"object", "array", "string", "integer", "number", "boolean"}
@@ -89,7 +90,10 @@ def test_printer_columns() -> None:
         ("Ready", "string", '.status.conditions[?(@.type=="Ready")].status'),
         ("Restarts", "integer", ".status.restartCount"),
         ("Age", "date", ".metadata.creationTimestamp"),
+        ("Start", "string", ".spec.schedule.startAt"),
+        ("Stop", "string", ".spec.schedule.stopAt"),
     ]
+    assert [c.get("priority", 0) for c in columns] == [0] * 6 + [1, 1]  # -o wide only
 
 
 def test_schema_is_structural() -> None:
@@ -150,8 +154,10 @@ def test_status_schema() -> None:
     status = schema()["properties"]["status"]
     assert status["x-kubernetes-preserve-unknown-fields"] is True
     props = status["properties"]
-    assert props["phase"]["enum"] == ["Pending", "Starting", "Waiting", "Running", "Restarting",
-                                      "Stopping", "Suspended", "Stopped", "Failed"]
+    assert props["phase"]["enum"] == ["Pending", "Scheduled", "Starting", "Waiting", "Running",
+                                      "Restarting", "Stopping", "Suspended", "Stopped",
+                                      "Failed"]
+    assert props["phase"]["enum"] == [p.value for p in Phase]  # every phase the core writes
     for name in ("observedGeneration", "incarnation", "remoteStatus", "restartCount"):
         assert props[name]["type"] == "integer", name
     for name in ("startedAt", "stoppedAt", "lastPolledAt", "nextAttemptAt"):

@@ -41,6 +41,7 @@ from mpu_operator.api.problems import (
     field_path,
     from_pydantic,
 )
+from mpu_operator.api.schedule import ScheduleSpec
 from mpu_operator.rtc.params import LayoutParams, StartParams, UserPane
 
 SourceType = Literal["camera", "shareScreen"]
@@ -325,9 +326,11 @@ class MPUTaskSpec(_Model):
         default="Delete", alias="deletionPolicy",
         description="On deleting the MPUTask: Delete stops the task at the service, "
                     "Orphan leaves it running.")
+    schedule: ScheduleSpec | None = Field(
+        default=None, description="When the broadcast starts and stops (startAt, stopAt).")
 
     @field_validator("stream_url", "stream_url_from", "task_id", "credentials_ref",
-                     mode="before")
+                     "schedule", mode="before")
     @classmethod
     def _not_null(cls, value: Any) -> Any:
         """Optional means "may be left out", not "may be null": the schema has no nullable."""
@@ -473,6 +476,7 @@ def _allowed_names() -> dict[str, list[str]]:
         "encoding": _aliases(EncodingSpec),
         "credentialsRef": _aliases(CredentialsRef),
         "layout.userPanes[]": _aliases(UserPaneSpec),
+        "schedule": _aliases(ScheduleSpec),
     }
 
 
