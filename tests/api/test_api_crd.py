@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -225,7 +226,16 @@ def cel_errors(spec: dict[str, Any]) -> list[str]:
     ids = [p["paneId"] for p in panes]
     if len(set(ids)) != len(ids):
         errors.append("paneId must be distinct across userPanes")
+    schedule = spec.get("schedule") or {}
+    if "startAt" in schedule and "stopAt" in schedule \
+            and _timestamp(schedule["stopAt"]) <= _timestamp(schedule["startAt"]):
+        errors.append("stopAt must be after startAt")
     return errors
+
+
+def _timestamp(text: str) -> datetime:
+    """A date-time string as CEL sees it (to the microsecond here: close enough)."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def test_schema_checker_sees_the_cel_and_set_rules(valid: dict[str, Any]) -> None:
@@ -242,6 +252,14 @@ junk = st.one_of(st.integers(-2, 120), st.text(alphabet="abcAB09_-. #/:?=", max_
                  st.booleans(), st.none(), st.lists(st.integers(-1, 17), max_size=3))
 good_panes = st.lists(st.integers(0, 3), unique=True, max_size=4).map(
     lambda ids: [{"paneId": i, "userId": f"u{i}"} for i in ids])
+#: RFC 3339 times with a timezone, in the years the model allows.
+times = st.builds(
+    lambda when, zone, fraction: when.replace(tzinfo=zone).isoformat(timespec=fraction)
+    .replace("+00:00", "Z"),
+    st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(2999, 12, 30)),
+    st.sampled_from([UTC, timezone(timedelta(hours=1)),
+                     timezone(-timedelta(hours=5, minutes=30))]),
+    st.sampled_from(["seconds", "milliseconds", "microseconds"]))
 valid_specs = st.fixed_dictionaries(
     {"appId": names, "channelId": names,
      "streamURL": st.sampled_from(["rtmp://push.example.com/live/s?auth_key=x", "rtmps://h/a"]),
@@ -257,18 +275,25 @@ valid_specs = st.fixed_dictionaries(
               "taskId": st.text(alphabet="aZ9_-", min_size=1, max_size=55),
               "credentialsRef": st.just({"name": "rtc"}), "suspend": st.booleans(),
               "restartPolicy": st.sampled_from(["Always", "OnFailure", "Never"]),
-              "deletionPolicy": st.sampled_from(["Delete", "Orphan"])})
+              "deletionPolicy": st.sampled_from(["Delete", "Orphan"]),
+              "schedule": st.fixed_dictionaries({}, optional={"startAt": times,
+                                                              "stopAt": times})})
 #: Where one bad value is put: every field, at every depth the schema constrains.
 PATHS = ["appId", "channelId", "streamURL", "streamURLFrom", "layout", "layout.layoutIds",
          "layout.cropMode", "layout.backgroundColor", "layout.userPanes", "encoding",
          "encoding.mediaEncode", "encoding.taskProfile", "subscribeUsers", "taskId",
-         "credentialsRef", "suspend", "restartPolicy", "deletionPolicy"]
+         "credentialsRef", "suspend", "restartPolicy", "deletionPolicy", "schedule",
+         "schedule.startAt", "schedule.stopAt"]
 bad_values = st.one_of(junk, st.sampled_from([
     [], [1] * 17, list(range(100, 117)), "rtmp://h", "http://h/a", "#12345", "8IN_720P", "Keep",
     "a" * 56, [""], [{"paneId": 16, "userId": "u"}], [{"paneId": 1}],
     [{"paneId": 1, "userId": "a"}, {"paneId": 1, "userId": "b"}],
     {"secretKeyRef": {"name": "s", "key": "k"}}, {"secretKeyRef": {"name": "S", "key": "k"}},
-    {"name": "C_"}, {"layoutIds": [2, 3]}, {"mediaEncode": 0, "taskProfile": "1IN_360P"}]))
+    {"name": "C_"}, {"layoutIds": [2, 3]}, {"mediaEncode": 0, "taskProfile": "1IN_360P"},
+    "2026-12-31T20:00:00", "2026-12-31T20:00:00z", "9999-12-31T23:59:59-01:00",
+    "2026-02-30T00:00:00Z", "2026-12-31T20:00:00+24:00", "2026-12-31 20:00:00Z",
+    {"startAt": "2026-12-31T20:00:00Z", "stopAt": "2026-12-31T21:00:00+01:00"},
+    {"startAt": "2026-12-31T20:00:00Z", "stopAt": "2026-12-31T20:00:01Z"}, {"at": "x"}]))
 
 
 @st.composite
@@ -279,7 +304,7 @@ def specs(draw: st.DrawFn) -> dict[str, Any]:
         *parents, last = draw(st.sampled_from(PATHS)).split(".")
         node = spec
         for key in parents:
-            node = node[key]
+            node = node.setdefault(key, {})  # schedule is optional
         node[last] = draw(bad_values)
     return spec
 
