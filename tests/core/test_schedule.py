@@ -125,6 +125,7 @@ def test_before_start_at_nothing_starts_and_it_looks_again_exactly_then() -> Non
     assert isinstance(action, Wait)
     assert (action.phase, action.reason, action.until, action.stalled) == (
         Phase.SCHEDULED, schedule.SCHEDULED, at(3600), False)
+    assert action.message == "scheduled to start at 2026-11-25T13:00:00Z"
 
 
 def test_at_start_at_it_starts() -> None:

@@ -84,8 +84,8 @@ def no_resend(d: Desired, now: datetime) -> bool:
 def look_by(when: datetime, d: Desired | None, now: datetime) -> datetime:
     """``when``, or ``stopAt`` when that comes first and is still ahead: a wait never
     outlasts the schedule's end, so the stop is on time whatever else was waited for."""
-    if d is not None and d.stop_at is not None and now < d.stop_at < when:
-        return d.stop_at
+    if d is not None and d.stop_at is not None and now < d.stop_at:
+        return min(when, d.stop_at)
     return when
 
 
