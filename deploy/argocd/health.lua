@@ -6,8 +6,9 @@
 --   1. no status yet, status of an older generation, or being deleted -> Progressing
 --   2. condition Stalled=True (a person must act)                      -> Degraded
 --   3. status.phase Suspended (spec.suspend)                           -> Suspended
---   4. condition Ready=True (running, waiting for the channel, or a
---      broadcast that ended as its restartPolicy says)                 -> Healthy
+--   4. condition Ready=True (running, waiting for the channel, phase
+--      Scheduled: waiting for spec.schedule.startAt, or a broadcast
+--      that ended as its restartPolicy or its schedule says)           -> Healthy
 --   5. anything else (starting, waiting for a URL or a Secret, ...)    -> Progressing
 -- Messages are the conditions' own (Ready's, or Stalled's when Degraded).
 --

@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from hypothesis import strategies as st
 
 from mpu_operator.api import crd, parse_spec
 from mpu_operator.api.spec import TASK_PROFILES
+from mpu_operator.core.model import Phase
 
 CHECKED_IN = Path(__file__).resolve().parents[2] / "crds" / "mputask.yaml"
 TYPES = {"object", "array", "string", "integer", "number", "boolean"}
@@ -89,7 +91,10 @@ def test_printer_columns() -> None:
         ("Ready", "string", '.status.conditions[?(@.type=="Ready")].status'),
         ("Restarts", "integer", ".status.restartCount"),
         ("Age", "date", ".metadata.creationTimestamp"),
+        ("Start", "string", ".spec.schedule.startAt"),
+        ("Stop", "string", ".spec.schedule.stopAt"),
     ]
+    assert [c.get("priority", 0) for c in columns] == [0] * 6 + [1, 1]  # -o wide only
 
 
 def test_schema_is_structural() -> None:
@@ -153,8 +158,10 @@ def test_status_schema() -> None:
     status = schema()["properties"]["status"]
     assert status["x-kubernetes-preserve-unknown-fields"] is True
     props = status["properties"]
-    assert props["phase"]["enum"] == ["Pending", "Starting", "Waiting", "Running", "Restarting",
-                                      "Stopping", "Suspended", "Stopped", "Failed"]
+    assert props["phase"]["enum"] == ["Pending", "Scheduled", "Starting", "Waiting", "Running",
+                                      "Restarting", "Stopping", "Suspended", "Stopped",
+                                      "Failed"]
+    assert props["phase"]["enum"] == [p.value for p in Phase]  # every phase the core writes
     for name in ("observedGeneration", "incarnation", "remoteStatus", "restartCount"):
         assert props[name]["type"] == "integer", name
     for name in ("startedAt", "stoppedAt", "lastPolledAt", "nextAttemptAt"):
@@ -226,7 +233,16 @@ def cel_errors(spec: dict[str, Any]) -> list[str]:
         errors.append("paneId must be distinct across userPanes")
     if "layout" in spec and not {"layoutIds", "layoutRefs"} & spec["layout"].keys():
         errors.append("set layoutIds or layoutRefs (or both)")
+    schedule = spec.get("schedule") or {}
+    if "startAt" in schedule and "stopAt" in schedule \
+            and _timestamp(schedule["stopAt"]) <= _timestamp(schedule["startAt"]):
+        errors.append("stopAt must be after startAt")
     return errors
+
+
+def _timestamp(text: str) -> datetime:
+    """A date-time string as CEL sees it (to the microsecond here: close enough)."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def test_schema_checker_sees_the_cel_and_set_rules(valid: dict[str, Any]) -> None:
@@ -262,6 +278,14 @@ good_panes = st.lists(st.integers(0, 3), unique=True, max_size=4).flatmap(
 media_users = st.fixed_dictionaries({}, optional={
     k: st.lists(names, unique=True, max_size=3)
     for k in ("audioUsers", "cameraUsers", "shareScreenUsers")})
+#: RFC 3339 times with a timezone, in the years the model allows.
+times = st.builds(
+    lambda when, zone, fraction: when.replace(tzinfo=zone).isoformat(timespec=fraction)
+    .replace("+00:00", "Z"),
+    st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(2999, 12, 30)),
+    st.sampled_from([UTC, timezone(timedelta(hours=1)),
+                     timezone(-timedelta(hours=5, minutes=30))]),
+    st.sampled_from(["seconds", "milliseconds", "microseconds"]))
 valid_specs = st.fixed_dictionaries(
     {"appId": names, "channelId": names,
      "streamURL": st.sampled_from(["rtmp://push.example.com/live/s?auth_key=x", "rtmps://h/a"]),
@@ -289,7 +313,9 @@ valid_specs = st.fixed_dictionaries(
               "mixMode": st.sampled_from(["Mix", "Single"]),
               "single": st.fixed_dictionaries({}, optional={
                   "sourceType": st.sampled_from(["camera", "shareScreen"]),
-                  "streamType": st.sampled_from(["AudioVideo", "AudioOnly", "VideoOnly"])})})
+                  "streamType": st.sampled_from(["AudioVideo", "AudioOnly", "VideoOnly"])}),
+              "schedule": st.fixed_dictionaries({}, optional={"startAt": times,
+                                                              "stopAt": times})})
 #: Where one bad value is put: every field, at every depth the schema constrains.
 PATHS = ["appId", "channelId", "streamURL", "streamURLFrom", "layout", "layout.layoutIds",
          "layout.cropMode", "layout.backgroundColor", "layout.userPanes", "encoding",
@@ -297,7 +323,7 @@ PATHS = ["appId", "channelId", "streamURL", "streamURLFrom", "layout", "layout.l
          "credentialsRef", "suspend", "restartPolicy", "deletionPolicy", "layout.layoutRefs",
          "layout.backgrounds", "layout.watermarks", "layout.clockWidgets", "subscribe",
          "subscribe.audioUsers", "unsubscribe", "unsubscribe.cameraUsers", "mixMode", "single",
-         "single.streamType"]
+         "single.streamType", "schedule", "schedule.startAt", "schedule.stopAt"]
 bad_values = st.one_of(junk, st.sampled_from([
     [], [1] * 17, list(range(100, 117)), "rtmp://h", "http://h/a", "#12345", "8IN_720P", "Keep",
     "a" * 56, [""], [{"paneId": 16, "userId": "u"}], [{"paneId": 1}],
@@ -308,7 +334,11 @@ bad_values = st.one_of(junk, st.sampled_from([
     [{"url": "https://h/a\nb", "width": 1, "height": 1}], [{"name": "a"}, {"name": "a"}],
     [{"fontColor": "red"}], [{"alpha": 1.5}], [{"x": -0.1}], [{"fontSize": 0}],
     {"audioUsers": ["a", "a"]}, {"cameraUsers": ["u"] * 17}, "Single", "Mixed", {},
-    {"streamType": "Video"}, "AudioOnly", [{"name": "Bad_Name"}]]))
+    {"streamType": "Video"}, "AudioOnly", [{"name": "Bad_Name"}],
+    "2026-12-31T20:00:00", "2026-12-31T20:00:00z", "9999-12-31T23:59:59-01:00",
+    "2026-02-30T00:00:00Z", "2026-12-31T20:00:00+24:00", "2026-12-31 20:00:00Z",
+    {"startAt": "2026-12-31T20:00:00Z", "stopAt": "2026-12-31T21:00:00+01:00"},
+    {"startAt": "2026-12-31T20:00:00Z", "stopAt": "2026-12-31T20:00:01Z"}, {"at": "x"}]))
 
 
 @st.composite

@@ -49,6 +49,7 @@ from mpu_operator.api.problems import (
     field_path,
     from_pydantic,
 )
+from mpu_operator.api.schedule import ScheduleSpec
 from mpu_operator.api.urls import (
     MAX_STREAM_URL_LENGTH,
     STREAM_URL_SCHEMES,
@@ -356,9 +357,11 @@ class MPUTaskSpec(_Model):
         default="Delete", alias="deletionPolicy",
         description="On deleting the MPUTask: Delete stops the task at the service, "
                     "Orphan leaves it running.")
+    schedule: ScheduleSpec | None = Field(
+        default=None, description="When the broadcast starts and stops (startAt, stopAt).")
 
     @field_validator("stream_url", "stream_url_from", "task_id", "credentials_ref", "single",
-                     mode="before")
+                     "schedule", mode="before")
     @classmethod
     def _not_null(cls, value: Any) -> Any:
         """Optional means "may be left out", not "may be null": the schema has no nullable."""
@@ -548,6 +551,7 @@ def _allowed_names() -> dict[str, list[str]]:
         "subscribe": _aliases(MediaUsers),
         "unsubscribe": _aliases(MediaUsers),
         "single": _aliases(SingleSpec),
+        "schedule": _aliases(ScheduleSpec),
     }
 
 

@@ -13,8 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Phase = Literal["Pending", "Starting", "Waiting", "Running", "Restarting", "Stopping",
-                "Suspended", "Stopped", "Failed"]
+Phase = Literal["Pending", "Scheduled", "Starting", "Waiting", "Running", "Restarting",
+                "Stopping", "Suspended", "Stopped", "Failed"]
 ConditionStatus = Literal["True", "False", "Unknown"]
 
 
@@ -48,8 +48,9 @@ class MPUTaskStatus(_Model):
         description="The .metadata.generation this status was written for.")
     phase: Phase | None = Field(
         default=None,
-        description="Pending, Starting, Waiting (for the channel or the stream URL), Running, "
-                    "Restarting, Stopping, Suspended, Stopped or Failed.")
+        description="Pending, Scheduled (waiting for spec.schedule.startAt), Starting, "
+                    "Waiting (for the channel or the stream URL), Running, Restarting, "
+                    "Stopping, Suspended, Stopped or Failed.")
     message: str | None = Field(default=None, description="What is happening, for people.")
     task_id: str | None = Field(default=None, alias="taskId",
                                 description="Service TaskId of the current incarnation.")

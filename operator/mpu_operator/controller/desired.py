@@ -72,6 +72,8 @@ async def resolve(spec: MPUTaskSpec, meta: Mapping[str, Any], record: Record, ku
             waiting_reason=waiting[0] if waiting else None,
             waiting_message=waiting[1] if waiting else "",
             waiting_stalled=waiting[2] if waiting else False,
+            start_at=spec.schedule.start_time() if spec.schedule else None,
+            stop_at=spec.schedule.stop_time() if spec.schedule else None,
         ),
         credentials=creds,
         credentials_problem=creds_problem,

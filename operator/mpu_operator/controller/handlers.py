@@ -163,9 +163,18 @@ async def _guarded_step(ctx: rc.Context, obj: rc.ObjectState, body: kopf.Body,
         logger.error("reconciliation step failed: %s: %s", type(exc).__name__, exc)
         return 5.0
     if isinstance(action, d.Wait):
-        return None if action.until is None else \
-            max(0.0, (action.until - ctx.now()).total_seconds())
+        return None if action.until is None else _delay(action.until, ctx.now())
     return 0.0
+
+
+#: The longest sleep towards a Wait's ``until`` (a startAt days ahead, say): the daemon
+#: sleeps on a monotonic clock, so it wakes this often to measure again on the wall clock
+#: and still wakes at the time itself, whatever the wall clock did meanwhile.
+LONGEST_SLEEP = 300.0
+
+
+def _delay(until: datetime, now: datetime) -> float:
+    return min(LONGEST_SLEEP, max(0.0, (until - now).total_seconds()))
 
 
 def _inputs(body: kopf.Body, index: Any, deleting: bool) -> rc.Inputs:

@@ -7,10 +7,10 @@ unit-test table. Nothing here performs I/O.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from mpu_operator.core import taskid
+from mpu_operator.core import schedule, taskid
 from mpu_operator.core.model import Desired, Owner, Phase, Record, StopCause, TaskState
 from mpu_operator.core.rules import CoolingDown, Free, Gate, InUse, OtherShard, Queued
 from mpu_operator.core.transitions import TASK_ID_IN_USE
@@ -138,6 +138,11 @@ def decide(s: Situation) -> Action:
     blocked = _blocked(s)
     if blocked is not None:
         return blocked
+    scheduled = _scheduled(s)
+    if scheduled is not None:
+        return scheduled
+    s = replace(s, poll_at=schedule.look_by(s.poll_at, s.desired, s.now),
+                recheck_at=schedule.look_by(s.recheck_at, s.desired, s.now))
     state = s.record.state
     if state is TaskState.STARTING:
         return _starting(s)
@@ -177,6 +182,22 @@ def _starting(s: Situation) -> Action:
         if _window_passed(s):
             return Forget(_task_id(r))
     return _confirm(s)
+
+
+def _scheduled(s: Situation) -> Action | None:
+    """spec.schedule (core/schedule.py): no start before startAt, nothing runs from stopAt.
+    A suspend is left to its own branch: it wins over the schedule."""
+    d, r = s.desired, s.record
+    if d is None or d.suspend:
+        return None
+    held = schedule.hold(d, r.state, s.now)
+    if held is not None:
+        return Wait(held.phase, held.reason, held.message, held.until)
+    if schedule.must_stop(d, r.state, s.now):
+        return Stop(_task_id(r), StopCause.SCHEDULE_END)
+    if r.state is TaskState.STARTING and r.retry_start and schedule.no_resend(d, s.now):
+        return Forget(_task_id(r)) if _window_passed(s) else _confirm(s)
+    return None
 
 
 def _window_passed(s: Situation) -> bool:
@@ -241,7 +262,8 @@ def _active(s: Situation, d: Desired) -> Action:
 
 def wants_restart(r: Record, policy: str) -> bool:
     """Should a new task start, given how the last one ended and the restart policy?"""
-    if r.state is TaskState.NONE or r.stop_cause in (StopCause.SPEC_CHANGE, StopCause.SUSPEND):
+    if r.state is TaskState.NONE or r.stop_cause in (StopCause.SPEC_CHANGE, StopCause.SUSPEND,
+                                                     StopCause.SCHEDULE_END):
         return True
     if r.stop_cause is StopCause.DELETE:
         return False

@@ -51,6 +51,7 @@ class TaskState(StrEnum):
 
 class Phase(StrEnum):
     PENDING = "Pending"
+    SCHEDULED = "Scheduled"  # spec.schedule.startAt is ahead: no task yet (core/schedule.py)
     STARTING = "Starting"
     WAITING = "Waiting"
     RUNNING = "Running"
@@ -69,6 +70,7 @@ class StopCause(StrEnum):
     DELETE = "Delete"  # we stopped it because the resource is going
     REMOTE = "Remote"  # it ended by itself (status 2..6 without our StopMPUTask)
     VANISHED = "Vanished"  # the service no longer knows the task
+    SCHEDULE_END = "ScheduleEnded"  # we stopped it at spec.schedule.stopAt
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,8 @@ class Desired:
     waiting_reason: str | None = None  # e.g. SecretNotFound: can't start yet, and why
     waiting_message: str = ""
     waiting_stalled: bool = False  # a person must fix it (an invalid URL in a Secret)
+    start_at: datetime | None = None  # spec.schedule.startAt: no start before it
+    stop_at: datetime | None = None  # spec.schedule.stopAt: nothing runs from then on
 
 
 @dataclass(frozen=True)

@@ -161,8 +161,10 @@ def conditions(r: Record, view: View, generation: int, previous: Mapping[str, An
     # A broadcast that ended as its restartPolicy says is done, like a finished Job: Ready,
     # so that GitOps tools and `kubectl wait` stop waiting for it.
     ended_ok = view.phase is Phase.STOPPED and not view.suspend
+    # Waiting for spec.schedule.startAt is what the spec asks for now: Ready, like Suspended.
+    scheduled_ok = view.phase is Phase.SCHEDULED and not view.suspend
     ready = not view.stalled and view.in_sync and (
-        active_ok or ended_ok or (view.phase is Phase.SUSPENDED and view.suspend))
+        active_ok or ended_ok or scheduled_ok or (view.phase is Phase.SUSPENDED and view.suspend))
     wanted = [
         ("Ready", ready, view.reason, view.message),
         ("Streaming", streaming,
