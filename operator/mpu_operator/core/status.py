@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from mpu_operator.catalogue import RemoteStatus
+from mpu_operator.core import reasons
 from mpu_operator.core.model import Phase, Record, StopCause, TaskState
 
 _WORKING = {Phase.PENDING, Phase.STARTING, Phase.RESTARTING, Phase.STOPPING}
@@ -156,7 +157,7 @@ def render(r: Record, view: View, *, generation: int, stream_url: str | None,
 
 def conditions(r: Record, view: View, generation: int, previous: Mapping[str, Any] | None,
                now: datetime) -> list[dict[str, Any]]:
-    streaming = r.state is TaskState.ACTIVE and r.remote_status == 1
+    streaming = r.state is TaskState.ACTIVE and r.remote_status == RemoteStatus.RUNNING
     active_ok = view.phase in (Phase.RUNNING, Phase.WAITING) and not view.suspend
     # A broadcast that ended as its restartPolicy says is done, like a finished Job: Ready,
     # so that GitOps tools and `kubectl wait` stop waiting for it.
@@ -166,7 +167,7 @@ def conditions(r: Record, view: View, generation: int, previous: Mapping[str, An
     wanted = [
         ("Ready", ready, view.reason, view.message),
         ("Streaming", streaming,
-         "Running" if streaming else "NotStreaming",
+         reasons.RUNNING if streaming else reasons.NOT_STREAMING,
          "the service reports the stream running" if streaming else
          f"the service reports: {_remote_text(r.remote_status) or 'no task'}"),
         ("Reconciling", (view.phase in _WORKING or not view.in_sync) and not view.stalled,
