@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from mpu_operator.catalogue import RemoteStatus
+from mpu_operator.catalogue import RemoteStatus, status_meaning
 from mpu_operator.core import reasons
 from mpu_operator.core.model import Phase, Record, StopCause, TaskState
 
@@ -197,12 +197,7 @@ def _by_type(previous: Mapping[str, Any] | None) -> dict[str, Mapping[str, Any]]
 
 
 def _remote_text(code: int | None) -> str | None:
-    if code is None:
-        return None
-    try:
-        return RemoteStatus(code).meaning
-    except ValueError:
-        return f"unknown status {code}"
+    return None if code is None else status_meaning(code)
 
 
 def _str(value: object) -> str | None:
