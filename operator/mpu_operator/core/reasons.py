@@ -30,6 +30,8 @@ TASK_ID_IN_USE = "TaskIdInUse"
 CONFIRMING_START = "ConfirmingStart"
 CONFIRMING_STOP = "ConfirmingStop"
 STARTING = "Starting"  # the write-ahead status, written before StartMPUTask is sent
+SCHEDULED = "Scheduled"  # spec.schedule.startAt is ahead (core/schedule.py)
+SCHEDULE_ENDED = "ScheduleEnded"  # spec.schedule.stopAt has passed
 BUSY = "Busy"  # a step made its bound of calls without settling
 
 #: Reasons that mean "ready but for the URL or the quota": such a task contends for a URL.
