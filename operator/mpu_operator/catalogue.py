@@ -248,6 +248,14 @@ class RemoteStatus(IntEnum):
         return _STATUS_MEANINGS[self]
 
 
+def status_meaning(code: int) -> str:
+    """A ``Status`` code in words, for status and logs; a code we do not know says so."""
+    try:
+        return RemoteStatus(code).meaning
+    except ValueError:
+        return f"unknown status {code}"
+
+
 _STATUS_MEANINGS = {
     RemoteStatus.WAITING: "waiting for the channel to start",
     RemoteStatus.RUNNING: "running",

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from mpu_operator.core import fingerprint
-from mpu_operator.core.decide import Situation
+from mpu_operator.core.decide import Situation, Start
 from mpu_operator.core.model import Desired, Owner, Record, TaskState
 from mpu_operator.core.rules import Free, Gate
 from mpu_operator.rtc.params import LayoutParams, StartParams
@@ -31,6 +31,12 @@ def desired(**changes: Any) -> Desired:
         immutable_fingerprint=fingerprint.immutable_fingerprint(start, "ns-me-abc"),
         layout_fingerprint=fingerprint.layout_fingerprint(layout), task_id_base="ns-me-abc")
     return dataclasses.replace(base, **changes)
+
+
+def start_call(task_id: str, incarnation: int, *, retry: bool = False) -> Start:
+    """The Start of ``desired()``'s parameters under ``task_id``, spelt out."""
+    params = StartParams("app", "chan", task_id, URL, LayoutParams((1, 6)), 20, "4IN_720P")
+    return Start(params, incarnation, retry=retry)
 
 
 def running_record(d: Desired | None = None, **changes: Any) -> Record:

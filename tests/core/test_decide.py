@@ -5,6 +5,16 @@ from __future__ import annotations
 import pytest
 
 from mpu_operator.core.decide import (
+    Finish,
+    Poll,
+    Stop,
+    Update,
+    Wait,
+    decide,
+    wants_restart,
+)
+from mpu_operator.core.model import Owner, Phase, Record, StopCause, TaskState, UpdateKind
+from mpu_operator.core.reasons import (
     BACKING_OFF,
     INVALID_SPEC,
     QUOTA_EXHAUSTED,
@@ -14,31 +24,22 @@ from mpu_operator.core.decide import (
     URL_COOLING_DOWN,
     URL_IN_USE,
     URL_QUEUED,
-    Finish,
-    Poll,
-    Start,
-    Stop,
-    UpdateLayout,
-    Wait,
-    decide,
-    wants_restart,
 )
-from mpu_operator.core.model import Owner, Phase, Record, StopCause, TaskState
 from mpu_operator.core.rules import CoolingDown, InUse, Queued
 from mpu_operator.rtc.params import LayoutParams
 
-from .fixtures import ME, at, desired, running_record, situation
+from .fixtures import ME, at, desired, running_record, situation, start_call
 
 OTHER = Owner(at(-7200), "ns", "older")
 
 
 def test_a_new_task_starts_with_the_first_incarnation_of_its_derived_id() -> None:
-    assert decide(situation()) == Start("ns-me-abc-1", 1)
+    assert decide(situation()) == start_call("ns-me-abc-1", 1)
 
 
 def test_a_users_task_id_is_used_as_is_for_the_first_start() -> None:
     d = desired(task_id_base="show-1", task_id_from_spec=True)
-    assert decide(situation(d=d)) == Start("show-1", 1)
+    assert decide(situation(d=d)) == start_call("show-1", 1)
 
 
 @pytest.mark.parametrize(("gate", "reason"), [
@@ -102,7 +103,7 @@ def test_a_running_task_in_step_waits_for_its_next_poll() -> None:
 
 
 def test_a_due_poll_polls() -> None:
-    assert decide(situation(running_record(), poll_in=0)) == Poll("ns-me-abc-1")
+    assert decide(situation(running_record(), poll_in=0)) == Poll("app", "ns-me-abc-1")
 
 
 def test_status_zero_is_waiting_for_the_channel() -> None:
@@ -113,7 +114,9 @@ def test_status_zero_is_waiting_for_the_channel() -> None:
 def test_a_layout_change_is_applied_live() -> None:
     record = running_record()
     d = desired(layout=LayoutParams((1, 6), crop_mode=1))
-    assert decide(situation(record, d)) == UpdateLayout("ns-me-abc-1")
+    assert decide(situation(record, d)) == Update(
+        "app", "ns-me-abc-1", UpdateKind.LAYOUT, LayoutParams((1, 6), crop_mode=1),
+        d.layout_fingerprint)
 
 
 @pytest.mark.parametrize("change", [
@@ -128,7 +131,7 @@ def test_an_immutable_change_restarts(change) -> None:
     assert d.start is not None
     d = d.__class__(**{**d.__dict__, "immutable_fingerprint":
                        fingerprint.immutable_fingerprint(d.start, d.task_id_base)})
-    assert decide(situation(record, d)) == Stop("ns-me-abc-1", StopCause.SPEC_CHANGE)
+    assert decide(situation(record, d)) == Stop("app", "ns-me-abc-1", StopCause.SPEC_CHANGE)
 
 
 def test_a_rotated_auth_key_alone_does_not_restart() -> None:
@@ -142,20 +145,20 @@ def test_a_rotated_auth_key_alone_does_not_restart() -> None:
 
 def test_suspend_stops_and_resume_starts_a_new_incarnation() -> None:
     record = running_record()
-    assert decide(situation(record, desired(suspend=True))) == Stop("ns-me-abc-1",
+    assert decide(situation(record, desired(suspend=True))) == Stop("app", "ns-me-abc-1",
                                                                    StopCause.SUSPEND)
     stopped = record.replace(state=TaskState.STOPPED, stop_cause=StopCause.SUSPEND,
                              stop_requested=True, remote_status=3, stopped_at=at(-30))
     action = decide(situation(stopped, desired(suspend=True)))
     assert isinstance(action, Wait) and action.phase is Phase.SUSPENDED
-    assert decide(situation(stopped)) == Start("ns-me-abc-2", 2)
+    assert decide(situation(stopped)) == start_call("ns-me-abc-2", 2)
 
 
 def test_starting_and_stopping_are_confirmed_by_polling() -> None:
     starting = running_record(state=TaskState.STARTING, remote_status=None)
-    assert decide(situation(starting, poll_in=-1)) == Poll("ns-me-abc-1")
+    assert decide(situation(starting, poll_in=-1)) == Poll("app", "ns-me-abc-1")
     stopping = running_record(state=TaskState.STOPPING)
-    assert decide(situation(stopping, poll_in=-1)) == Poll("ns-me-abc-1")
+    assert decide(situation(stopping, poll_in=-1)) == Poll("app", "ns-me-abc-1")
     action = decide(situation(stopping, poll_in=2))
     assert isinstance(action, Wait) and action.phase is Phase.STOPPING
 
@@ -186,7 +189,7 @@ def test_restart_waits_out_its_backoff_then_starts_a_new_incarnation() -> None:
     action = decide(situation(record, d))
     assert isinstance(action, Wait)
     assert (action.phase, action.reason, action.until) == (Phase.RESTARTING, BACKING_OFF, at(10))
-    assert decide(situation(record, d, now=11)) == Start("ns-me-abc-2", 2)
+    assert decide(situation(record, d, now=11)) == start_call("ns-me-abc-2", 2)
 
 
 def test_never_after_a_failure_is_failed_and_stalled() -> None:
@@ -215,7 +218,7 @@ def test_a_retryable_error_backs_off_but_a_spec_change_goes_first() -> None:
                             next_attempt_at=at(8), error_generation=1)
     action = decide(situation(record, poll_in=-1))
     assert isinstance(action, Wait) and action.until == at(8) and not action.stalled
-    assert decide(situation(record, desired(suspend=True), generation=2)) == Stop(
+    assert decide(situation(record, desired(suspend=True), generation=2)) == Stop("app",
         "ns-me-abc-1", StopCause.SUSPEND)
 
 
@@ -228,9 +231,9 @@ def test_a_terminal_error_stalls() -> None:
 
 def test_deletion_stops_an_active_task_then_finishes() -> None:
     record = running_record()
-    assert decide(situation(record, deleting=True)) == Stop("ns-me-abc-1", StopCause.DELETE)
+    assert decide(situation(record, deleting=True)) == Stop("app", "ns-me-abc-1", StopCause.DELETE)
     stopping = record.replace(state=TaskState.STOPPING, stop_requested=True)
-    assert decide(situation(stopping, deleting=True, poll_in=-1)) == Poll("ns-me-abc-1")
+    assert decide(situation(stopping, deleting=True, poll_in=-1)) == Poll("app", "ns-me-abc-1")
     stopped = stopping.replace(state=TaskState.STOPPED, stopped_at=at(0))
     assert decide(situation(stopped, deleting=True)) == Finish()
 
@@ -247,7 +250,7 @@ def test_deletion_with_orphan_policy_leaves_the_task() -> None:
 
 def test_deletion_after_a_write_ahead_confirms_before_finishing() -> None:
     starting = running_record(state=TaskState.STARTING, remote_status=None)
-    assert decide(situation(starting, deleting=True, poll_in=-1)) == Poll("ns-me-abc-1")
+    assert decide(situation(starting, deleting=True, poll_in=-1)) == Poll("app", "ns-me-abc-1")
 
 
 def test_deletion_blocked_by_rejected_credentials_says_the_way_out() -> None:

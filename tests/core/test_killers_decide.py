@@ -11,7 +11,6 @@ import pytest
 from mpu_operator.core.decide import (
     Finish,
     Poll,
-    Start,
     Stop,
     Wait,
     decide,
@@ -21,7 +20,7 @@ from mpu_operator.core.decide import (
 from mpu_operator.core.model import Owner, Phase, Record, StopCause, TaskState
 from mpu_operator.core.rules import CoolingDown, InUse, Queued
 
-from .fixtures import at, desired, running_record, situation
+from .fixtures import at, desired, running_record, situation, start_call
 
 OTHER = Owner(at(-7200), "ns", "older")
 TASK = "ns-me-abc-1"
@@ -46,7 +45,7 @@ def test_a_waiting_task_waits_for_its_poll() -> None:
 
 
 def test_a_poll_is_due_exactly_at_its_time() -> None:
-    assert decide(situation(running_record(), poll_in=0)) == Poll(TASK)
+    assert decide(situation(running_record(), poll_in=0)) == Poll("app", TASK)
 
 
 # --- API errors -------------------------------------------------------------------------
@@ -106,7 +105,7 @@ def test_confirming_waits_for_the_fast_poll(state: TaskState, incarnation: int, 
     record = running_record(state=state, incarnation=incarnation, remote_status=None)
     assert decide(situation(record, poll_in=2)) == Wait(
         phase, reason, f"waiting for the service to confirm the {verb} of task {TASK}", at(2))
-    assert decide(situation(record, poll_in=0)) == Poll(TASK)
+    assert decide(situation(record, poll_in=0)) == Poll("app", TASK)
 
 
 def test_a_task_state_without_a_task_id_is_a_bug_that_says_so() -> None:
@@ -134,12 +133,12 @@ def test_deletion_blocked_by_an_error_without_a_message() -> None:
 
 
 def test_deletion_retries_the_stop_exactly_when_the_back_off_ends() -> None:
-    assert decide(situation(_erring(), deleting=True, now=8)) == Stop(TASK, StopCause.DELETE)
+    assert decide(situation(_erring(), deleting=True, now=8)) == Stop("app", TASK, StopCause.DELETE)
 
 
 def test_an_error_without_a_back_off_does_not_block_deletion() -> None:
     record = _erring(next_attempt_at=None)
-    assert decide(situation(record, deleting=True)) == Stop(TASK, StopCause.DELETE)
+    assert decide(situation(record, deleting=True)) == Stop("app", TASK, StopCause.DELETE)
 
 
 def test_orphaning_a_stopped_task_names_no_task() -> None:
@@ -177,7 +176,7 @@ def test_a_restart_back_off_counts_the_restart_it_waits_for() -> None:
     d = desired(restart_policy="Always")
     assert decide(situation(record, d)) == Wait(
         Phase.RESTARTING, "BackingOff", "restart 3 backs off after status 5", at(10))
-    assert decide(situation(record, d, now=10)) == Start("ns-me-abc-2", 2)
+    assert decide(situation(record, d, now=10)) == start_call("ns-me-abc-2", 2)
 
 
 def test_a_missing_secret_waits_with_the_shells_reason_and_message() -> None:
@@ -219,7 +218,7 @@ def test_an_invalid_edit_of_a_live_task_keeps_polling_it() -> None:
     assert decide(situation(record, invalid=True, problems=("a: bad",))) == Wait(
         Phase.RUNNING, "InvalidSpec",
         "a: bad (the running task keeps its last valid settings)", at(10), stalled=True)
-    assert decide(situation(record, invalid=True, poll_in=0)) == Poll(TASK)
+    assert decide(situation(record, invalid=True, poll_in=0)) == Poll("app", TASK)
 
 
 # --- the phase a record implies ---------------------------------------------------------

@@ -15,11 +15,14 @@ from typing import Any
 import pytest
 
 from mpu_operator.core.fingerprint import (
+    UPDATABLE,
     current_immutable,
+    immutable_fields,
     immutable_fingerprint,
     layout_fingerprint,
     legacy_immutable_fingerprint,
 )
+from mpu_operator.core.model import UpdateKind
 from mpu_operator.rtc.params import LayoutParams, StartParams, UserPane
 
 LAYOUT = LayoutParams((1, 6), crop_mode=1, background_color=255,
@@ -91,3 +94,43 @@ def test_every_pane_parameter_changes_the_layout_fingerprint(name: str) -> None:
     pane = dataclasses.replace(first, **{name: _other(getattr(first, name))})
     changed = dataclasses.replace(LAYOUT, user_panes=(pane, *LAYOUT.user_panes[1:]))
     assert layout_fingerprint(changed) != "98117540590b9132"
+
+
+def _with_new_field(spec: Any) -> type:
+    """StartParams with one field more, as the next release may add it."""
+    return dataclasses.make_dataclass("Later", [("extra", tuple, spec)], bases=(StartParams,),
+                                      frozen=True)
+
+
+@pytest.mark.parametrize("spec", [
+    dataclasses.field(default=(), kw_only=True),
+    dataclasses.field(default_factory=tuple, kw_only=True),
+], ids=["default", "default_factory"])
+def test_a_new_field_is_immutable_but_its_default_keeps_live_tasks(spec: Any) -> None:
+    """A field added to StartParams restarts the task when it changes, with nobody listing
+    it; at its default it leaves the fingerprints that live tasks carry as they were."""
+    later = _with_new_field(spec)
+    fields = {f.name: getattr(START, f.name) for f in dataclasses.fields(StartParams)}
+    assert immutable_fingerprint(later(**fields), BASE) == "921e8cb4251ccd90"
+    assert immutable_fingerprint(later(**fields, extra=("logo",)), BASE) != \
+        "921e8cb4251ccd90"
+
+
+def test_a_new_field_without_a_default_always_counts() -> None:
+    later = _with_new_field(dataclasses.field(kw_only=True))
+    fields = {f.name: getattr(START, f.name) for f in dataclasses.fields(StartParams)}
+    assert immutable_fingerprint(later(**fields, extra=()), BASE) != "921e8cb4251ccd90"
+
+
+def test_the_fields_of_0_2_count_even_at_their_default() -> None:
+    """Tasks started by 0.2 with no subscribers carry a digest that names the field."""
+    none = dataclasses.replace(START, subscribe_users=())
+    assert immutable_fingerprint(none, BASE) == "f4d17a0aa42a5fb7"
+
+
+def test_only_the_layout_is_updatable_today() -> None:
+    """What an update carries is named with the update kind that carries it."""
+    assert dict(UPDATABLE) == {"layout": UpdateKind.LAYOUT}
+    assert set(immutable_fields(START)) == {"app_id", "channel_id", "stream_url",
+                                            "media_encode", "task_profile",
+                                            "subscribe_users"}

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 from mpu_operator.core import transitions as tr
-from mpu_operator.core.model import Record, StopCause, TaskState
+from mpu_operator.core.model import Record, StopCause, TaskState, UpdateKind
 from mpu_operator.core.timing import Timing
 from mpu_operator.rtc.codes import ErrorKind
 
@@ -112,12 +112,10 @@ def test_an_undated_start_counts_as_a_quick_failure() -> None:
 
 
 def test_a_layout_update_records_the_new_layout_and_clears_the_error() -> None:
-    d = desired()
-    assert tr.layout_updated(ACTIVE, d, at(0)) == Record(
+    assert tr.updated(ACTIVE, UpdateKind.LAYOUT, "new-layout", at(0)) == Record(
         state=TaskState.ACTIVE, remote_status=1, started_at=at(-100), last_polled_at=at(-2),
         changed_at=at(0), failures=2, restart_count=1,
-        **{**TASK, "applied_layout": d.layout_fingerprint})
-    assert tr.layout_updated(ACTIVE, d, at(0)).applied_layout not in (None, "lay")
+        **{**TASK, "applied_layout": "new-layout"})
 
 
 @pytest.mark.parametrize("cause", list(StopCause))

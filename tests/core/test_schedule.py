@@ -6,24 +6,21 @@ from datetime import UTC, datetime
 
 import pytest
 
-from mpu_operator.core import schedule
+from mpu_operator.core import reasons, schedule
 from mpu_operator.core.decide import (
-    SECRET_NOT_FOUND,
-    SUSPENDED,
-    TASK_ENDED,
     Forget,
     Poll,
-    Start,
     Stop,
     Wait,
     decide,
     wants_restart,
 )
 from mpu_operator.core.model import Phase, Record, StopCause, TaskState
+from mpu_operator.core.reasons import SECRET_NOT_FOUND, SUSPENDED, TASK_ENDED
 from mpu_operator.core.rules import InUse
 from mpu_operator.core.status import View, conditions
 
-from .fixtures import ME, at, desired, running_record, situation
+from .fixtures import ME, at, desired, running_record, situation, start_call
 
 STOPPED = Record(task_id="ns-me-abc-1", incarnation=1, state=TaskState.STOPPED,
                  remote_status=3, stopped_at=at(-30), stop_requested=True,
@@ -54,7 +51,7 @@ def test_before_start_with_nothing_live_holds_scheduled_until_start_at(state) ->
     d = desired(start_at=at(3600), stop_at=at(7200))
     held = schedule.hold(d, state, at(0))
     assert held == schedule.Hold(
-        Phase.SCHEDULED, schedule.SCHEDULED,
+        Phase.SCHEDULED, reasons.SCHEDULED,
         "scheduled to start at 2026-11-25T13:00:00Z until 2026-11-25T14:00:00Z", at(3600))
 
 
@@ -75,7 +72,7 @@ def test_scheduled_message_names_what_must_be_fixed_before_the_start() -> None:
 def test_after_stop_with_nothing_live_holds_stopped_for_good(state) -> None:
     held = schedule.hold(desired(start_at=at(-100), stop_at=at(-1)), state, at(0))
     assert held == schedule.Hold(
-        Phase.STOPPED, schedule.SCHEDULE_ENDED,
+        Phase.STOPPED, reasons.SCHEDULE_ENDED,
         "the schedule ended at 2026-11-25T11:59:59Z: no task runs (move "
         "spec.schedule.stopAt later to run again)", None)
 
@@ -124,12 +121,12 @@ def test_before_start_at_nothing_starts_and_it_looks_again_exactly_then() -> Non
     action = decide(situation(d=desired(start_at=at(3600))))
     assert isinstance(action, Wait)
     assert (action.phase, action.reason, action.until, action.stalled) == (
-        Phase.SCHEDULED, schedule.SCHEDULED, at(3600), False)
+        Phase.SCHEDULED, reasons.SCHEDULED, at(3600), False)
     assert action.message == "scheduled to start at 2026-11-25T13:00:00Z"
 
 
 def test_at_start_at_it_starts() -> None:
-    assert decide(situation(d=desired(start_at=at(0)))) == Start("ns-me-abc-1", 1)
+    assert decide(situation(d=desired(start_at=at(0)))) == start_call("ns-me-abc-1", 1)
 
 
 def test_at_start_at_the_url_rule_still_applies() -> None:
@@ -139,7 +136,7 @@ def test_at_start_at_the_url_rule_still_applies() -> None:
 
 def test_before_start_at_the_gate_is_not_even_shown() -> None:
     action = decide(situation(d=desired(start_at=at(60)), gate=InUse(ME), quota_ok=False))
-    assert isinstance(action, Wait) and action.reason == schedule.SCHEDULED
+    assert isinstance(action, Wait) and action.reason == reasons.SCHEDULED
 
 
 def test_a_running_task_is_left_running_when_start_at_moves_later() -> None:
@@ -153,20 +150,20 @@ def test_a_task_stopped_before_start_at_waits_for_it_to_start_again() -> None:
     r = running_record(d, state=TaskState.STOPPED, stop_cause=StopCause.SPEC_CHANGE,
                        stop_requested=True)
     action = decide(situation(r, d))
-    assert isinstance(action, Wait) and action.reason == schedule.SCHEDULED
+    assert isinstance(action, Wait) and action.reason == reasons.SCHEDULED
 
 
 def test_at_stop_at_a_live_task_stops_whatever_the_channel_does() -> None:
     d = desired(stop_at=at(0))
     for remote in (0, 1):
         action = decide(situation(running_record(d, remote_status=remote), d))
-        assert action == Stop("ns-me-abc-1", StopCause.SCHEDULE_END)
+        assert action == Stop("app", "ns-me-abc-1", StopCause.SCHEDULE_END)
 
 
 def test_at_stop_at_the_stop_goes_before_a_due_poll_or_a_pending_edit() -> None:
     d = desired(stop_at=at(-1))
     r = running_record(d, applied_layout="old", applied_immutable="old")
-    assert decide(situation(r, d, poll_in=-5)) == Stop("ns-me-abc-1", StopCause.SCHEDULE_END)
+    assert decide(situation(r, d, poll_in=-5)) == Stop("app", "ns-me-abc-1", StopCause.SCHEDULE_END)
 
 
 def test_a_failed_stop_at_stop_at_backs_off_and_is_retried() -> None:
@@ -175,14 +172,14 @@ def test_a_failed_stop_at_stop_at_backs_off_and_is_retried() -> None:
                        next_attempt_at=at(2), error_generation=1)
     action = decide(situation(r, d))
     assert isinstance(action, Wait) and action.until == at(2)
-    assert decide(situation(r, d, now=2)) == Stop("ns-me-abc-1", StopCause.SCHEDULE_END)
+    assert decide(situation(r, d, now=2)) == Stop("app", "ns-me-abc-1", StopCause.SCHEDULE_END)
 
 
 def test_a_stop_in_flight_past_stop_at_is_confirmed_by_polling() -> None:
     d = desired(stop_at=at(-10))
     r = running_record(d, state=TaskState.STOPPING, stop_requested=True,
                        stop_cause=StopCause.SCHEDULE_END, remote_status=1)
-    assert decide(situation(r, d, poll_in=0)) == Poll("ns-me-abc-1")
+    assert decide(situation(r, d, poll_in=0)) == Poll("app", "ns-me-abc-1")
 
 
 def test_after_stop_at_it_stays_stopped_whatever_the_restart_policy() -> None:
@@ -192,7 +189,7 @@ def test_after_stop_at_it_stays_stopped_whatever_the_restart_policy() -> None:
         action = decide(situation(r, d))
         assert isinstance(action, Wait)
         assert (action.phase, action.reason, action.until) == (
-            Phase.STOPPED, schedule.SCHEDULE_ENDED, None)
+            Phase.STOPPED, reasons.SCHEDULE_ENDED, None)
 
 
 def test_an_unconfirmed_start_is_not_resent_after_stop_at() -> None:
@@ -200,7 +197,7 @@ def test_an_unconfirmed_start_is_not_resent_after_stop_at() -> None:
     r = running_record(d, state=TaskState.STARTING, remote_status=None, retry_start=True,
                        unconfirmed_since=at(-5))
     action = decide(situation(r, d, poll_in=0, start_window=30.0))
-    assert action == Poll("ns-me-abc-1")  # not Start(..., retry=True)
+    assert action == Poll("app", "ns-me-abc-1")  # not Start(..., retry=True)
     action = decide(situation(r, d, poll_in=1, start_window=30.0))
     assert isinstance(action, Wait) and action.until == at(1)
     assert decide(situation(r, d, start_window=4.0)) == Forget("ns-me-abc-1")
@@ -210,13 +207,13 @@ def test_an_unconfirmed_start_is_still_resent_inside_the_window() -> None:
     d = desired(stop_at=at(60))
     r = running_record(d, state=TaskState.STARTING, remote_status=None, retry_start=True,
                        unconfirmed_since=at(-5))
-    assert decide(situation(r, d)) == Start("ns-me-abc-1", 1, retry=True)
+    assert decide(situation(r, d)) == start_call("ns-me-abc-1", 1, retry=True)
 
 
 def test_moving_stop_at_later_runs_a_schedule_stopped_task_again() -> None:
     d = desired(stop_at=at(3600), restart_policy="Never")
     assert wants_restart(STOPPED, "Never")
-    assert decide(situation(STOPPED, d)) == Start("ns-me-abc-2", 2)
+    assert decide(situation(STOPPED, d)) == start_call("ns-me-abc-2", 2)
 
 
 def test_a_running_task_whose_stop_at_moves_later_keeps_running_and_wakes_at_the_end() -> None:
@@ -237,7 +234,7 @@ def test_suspend_wins_over_the_schedule() -> None:
         action = decide(situation(d=d))
         assert isinstance(action, Wait) and action.reason == SUSPENDED
     d = desired(stop_at=at(-1), suspend=True)
-    assert decide(situation(running_record(d), d)) == Stop("ns-me-abc-1", StopCause.SUSPEND)
+    assert decide(situation(running_record(d), d)) == Stop("app", "ns-me-abc-1", StopCause.SUSPEND)
 
 
 def test_an_invalid_spec_has_no_schedule() -> None:
@@ -266,7 +263,7 @@ def _ready(phase: Phase, reason: str, *, suspend: bool = False) -> dict[str, str
 
 
 def test_scheduled_is_ready_and_not_reconciling() -> None:
-    assert _ready(Phase.SCHEDULED, schedule.SCHEDULED) == {
+    assert _ready(Phase.SCHEDULED, reasons.SCHEDULED) == {
         "Ready": "True", "Streaming": "False", "Reconciling": "False", "Stalled": "False"}
-    assert _ready(Phase.STOPPED, schedule.SCHEDULE_ENDED)["Ready"] == "True"
-    assert _ready(Phase.SCHEDULED, schedule.SCHEDULED, suspend=True)["Ready"] == "False"
+    assert _ready(Phase.STOPPED, reasons.SCHEDULE_ENDED)["Ready"] == "True"
+    assert _ready(Phase.SCHEDULED, reasons.SCHEDULED, suspend=True)["Ready"] == "False"

@@ -7,10 +7,9 @@ from datetime import timedelta
 
 import pytest
 
+from mpu_operator.core import reasons
 from mpu_operator.core import transitions as tr
 from mpu_operator.core.decide import (
-    INVALID_STREAM_URL,
-    SECRET_NOT_FOUND,
     Acknowledge,
     Finish,
     Forget,
@@ -23,12 +22,13 @@ from mpu_operator.core.decide import (
 )
 from mpu_operator.core.ledger import Ledger, claim_of
 from mpu_operator.core.model import Owner, Phase, Record, StopCause, TaskState
+from mpu_operator.core.reasons import INVALID_STREAM_URL, SECRET_NOT_FOUND
 from mpu_operator.core.rules import IdClaim, task_id_taken
 from mpu_operator.core.status import clamp_future, record_from_status, record_to_status
 from mpu_operator.core.timing import Timing
 from mpu_operator.rtc.codes import ErrorKind
 
-from .fixtures import ME, at, desired, running_record, situation
+from .fixtures import ME, at, desired, running_record, situation, start_call
 
 TIMING = Timing()
 OLDER = Owner(at(-7200), "tenant-a", "show", "uid-a")
@@ -133,7 +133,7 @@ def test_a_fresh_start_that_finds_its_taskid_taken_never_adopts_it() -> None:
     d = desired()
     starting = tr.write_ahead(Record(), "ns-me-abc-1", 1, d, at(0))
     after = tr.start_taken(starting, "Request.ExistTask", at(1), 1, TIMING)
-    assert after.state is TaskState.NONE and after.error_code == tr.TASK_ID_IN_USE
+    assert after.state is TaskState.NONE and after.error_code == reasons.TASK_ID_IN_USE
     action = decide(situation(after, d, now=2))
     assert isinstance(action, Wait)
     assert (action.reason, action.stalled) == ("TaskIdInUse", True)
@@ -149,7 +149,7 @@ def unconfirmed(d=None, since: float = 0.0) -> Record:
 
 
 def test_a_start_the_service_has_no_trace_of_is_resent_with_the_same_taskid() -> None:
-    assert decide(situation(unconfirmed())) == Start("ns-me-abc-1", 1, retry=True)
+    assert decide(situation(unconfirmed())) == start_call("ns-me-abc-1", 1, retry=True)
 
 
 def test_after_a_failed_resend_the_next_move_is_a_poll() -> None:
@@ -158,7 +158,7 @@ def test_after_a_failed_resend_the_next_move_is_a_poll() -> None:
     assert failed.state is TaskState.STARTING and not failed.retry_start
     assert failed.task_id == "ns-me-abc-1"
     action = decide(situation(failed, now=30, poll_in=-1))
-    assert action == Poll("ns-me-abc-1")
+    assert action == Poll("app", "ns-me-abc-1")
 
 
 def test_a_resend_that_finds_the_task_adopts_it() -> None:
@@ -171,7 +171,7 @@ def test_a_spec_changed_meanwhile_is_not_sent_under_the_old_taskid() -> None:
     moved = desired(start_changes={"channel_id": "other"},
                     immutable_fingerprint="moved")
     record = unconfirmed()
-    assert decide(situation(record, moved, now=5, poll_in=-1)) == Poll("ns-me-abc-1")
+    assert decide(situation(record, moved, now=5, poll_in=-1)) == Poll("app", "ns-me-abc-1")
     assert decide(situation(record, moved, now=TIMING.unknown_start_window)) == \
         Forget("ns-me-abc-1")
     assert tr.forget_start(record).state is TaskState.NONE
@@ -180,15 +180,15 @@ def test_a_spec_changed_meanwhile_is_not_sent_under_the_old_taskid() -> None:
 def test_deletion_waits_out_an_unconfirmed_start_before_letting_go() -> None:
     record = unconfirmed()
     assert decide(situation(record, deleting=True, now=5, poll_in=-1)) == \
-        Poll("ns-me-abc-1")
+        Poll("app", "ns-me-abc-1")
     assert decide(situation(record, deleting=True, now=30)) == Finish()
 
 
 def test_an_invalid_spec_still_confirms_starts_and_stops() -> None:
     starting = tr.write_ahead(Record(), "ns-me-abc-1", 1, desired(), at(0))
-    assert decide(situation(starting, invalid=True, poll_in=-1)) == Poll("ns-me-abc-1")
+    assert decide(situation(starting, invalid=True, poll_in=-1)) == Poll("app", "ns-me-abc-1")
     stopping = tr.stop_sent(running_record(), StopCause.SUSPEND, at(0))
-    assert decide(situation(stopping, invalid=True, poll_in=-1)) == Poll("ns-me-abc-1")
+    assert decide(situation(stopping, invalid=True, poll_in=-1)) == Poll("app", "ns-me-abc-1")
 
 
 # --- suspend over an ended task ----------------------------------------------------------
@@ -204,7 +204,7 @@ def test_suspend_and_resume_restart_an_ended_task_whatever_the_policy(code: int)
     assert noted.next_attempt_at is None and noted.failures == 0
     suspended = decide(situation(noted, desired(restart_policy="Never", suspend=True)))
     assert isinstance(suspended, Wait) and suspended.phase is Phase.SUSPENDED
-    assert decide(situation(noted, never, now=1)) == Start("ns-me-abc-2", 2)
+    assert decide(situation(noted, never, now=1)) == start_call("ns-me-abc-2", 2)
 
 
 # --- a live task whose spec lost a part ---------------------------------------------------
@@ -219,9 +219,9 @@ def test_a_live_task_goes_on_and_warns_when_its_url_secret_fails(reason: str,
     action = decide(situation(record, d))
     assert isinstance(action, Wait)
     assert (action.reason, action.stalled, action.phase) == (reason, stalled, Phase.RUNNING)
-    assert decide(situation(record, d, poll_in=-1)) == Poll("ns-me-abc-1")
+    assert decide(situation(record, d, poll_in=-1)) == Poll("app", "ns-me-abc-1")
     assert decide(situation(record, desired(waiting_reason=reason, suspend=True))) == \
-        Stop("ns-me-abc-1", StopCause.SUSPEND)
+        Stop("app", "ns-me-abc-1", StopCause.SUSPEND)
 
 
 # --- clocks that run ahead ----------------------------------------------------------------

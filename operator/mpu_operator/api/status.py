@@ -13,8 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Phase = Literal["Pending", "Scheduled", "Starting", "Waiting", "Running", "Restarting",
-                "Stopping", "Suspended", "Stopped", "Failed"]
+from mpu_operator.core.model import Phase
+
 ConditionStatus = Literal["True", "False", "Unknown"]
 
 

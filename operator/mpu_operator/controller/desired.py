@@ -10,12 +10,10 @@ from mpu_operator import logsafety
 from mpu_operator.api.spec import MPUTaskSpec, stream_url_problem
 from mpu_operator.controller.kube import SecretProblem
 from mpu_operator.core import fingerprint, taskid
-from mpu_operator.core.decide import INVALID_STREAM_URL, SECRET_NOT_FOUND
 from mpu_operator.core.model import Desired, Record
+from mpu_operator.core.reasons import INVALID_STREAM_URL, NO_CREDENTIALS, SECRET_NOT_FOUND
 from mpu_operator.rtc.credentials import Credentials
 from mpu_operator.streamurl import StreamKey, stream_key
-
-NO_CREDENTIALS = "NoCredentials"
 
 
 @dataclass(frozen=True)
@@ -68,7 +66,6 @@ async def resolve(spec: MPUTaskSpec, meta: Mapping[str, Any], record: Record, ku
             task_id_base=base, task_id_from_spec=from_spec, suspend=bool(spec.suspend),
             credentials_secret=spec.credentials_ref.name if spec.credentials_ref else None,
             restart_policy=_value(spec.restart_policy),
-            deletion_policy=_value(spec.deletion_policy),
             waiting_reason=waiting[0] if waiting else None,
             waiting_message=waiting[1] if waiting else "",
             waiting_stalled=waiting[2] if waiting else False,

@@ -8,7 +8,6 @@ with ``core.transitions`` and tells the cluster (status and Events).
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
@@ -24,9 +23,10 @@ from mpu_operator.controller import desired as desired_mod
 from mpu_operator.controller.kube import Kube
 from mpu_operator.controller.settings import OperatorConfig
 from mpu_operator.core import decide as d
+from mpu_operator.core import reasons
 from mpu_operator.core import transitions as tr
 from mpu_operator.core.ledger import EPOCH, Ledger, claim_for, held_use
-from mpu_operator.core.model import Desired, Owner, Record, TaskState
+from mpu_operator.core.model import Desired, Owner, Record, TaskState, UpdateKind
 from mpu_operator.core.rules import Free, Gate, IdClaim, UrlUse
 from mpu_operator.core.status import View, clamp_future, record_from_status, render
 from mpu_operator.core.timing import is_confirming, poll_interval
@@ -35,14 +35,11 @@ from mpu_operator.rtc.client import AsyncRTCClient
 from mpu_operator.rtc.codes import ErrorKind
 from mpu_operator.rtc.credentials import Credentials
 from mpu_operator.rtc.errors import RTCError
-from mpu_operator.rtc.params import StartParams
 from mpu_operator.rtc.ratelimit import EDIT, ROUTINE, URGENT
 from mpu_operator.streamurl import redact
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
-#: Waits for the stream-URL rule (not the quota): counted by ``mpu_url_waits_total``.
-_URL_RULE_REASONS = frozenset({d.URL_IN_USE, d.URL_COOLING_DOWN, d.URL_QUEUED})
 
 
 @dataclass
@@ -133,7 +130,7 @@ async def step(ctx: Context, obj: ObjectState, read: Callable[[], Inputs]) -> d.
             if isinstance(action, d.Wait | d.Finish):
                 return action
         assert obj.record is not None
-        return d.Wait(d.phase_of_record(obj.record), "Busy", "still working",
+        return d.Wait(d.phase_of_record(obj.record), reasons.BUSY, "still working",
                       ctx.now() + timedelta(seconds=1))
 
 
@@ -166,7 +163,7 @@ async def _one(ctx: Context, obj: ObjectState, inputs: Inputs) -> d.Action:
         creds = await _task_credentials(ctx, obj.record, namespace)
     if creds is None:
         reason = desired.waiting_reason if desired and desired.waiting_reason else \
-            desired_mod.NO_CREDENTIALS
+            reasons.NO_CREDENTIALS
         message = (desired.waiting_message if desired else "") or "no credentials"
         wait = d.Wait(d.phase_of_record(obj.record), reason, message,
                       now + timedelta(seconds=ctx.config.timing.fast_poll * 5))
@@ -202,7 +199,7 @@ def _amend(ctx: Context, obj: ObjectState, inputs: Inputs, action: d.Action) -> 
     assert obj.record is not None
     if isinstance(action, d.Forget):
         obj.record = tr.forget_start(obj.record)
-        _info(inputs.body, "StartNotTaken",
+        _info(inputs.body, reasons.START_NOT_TAKEN,
               f"the service never had task {action.task_id} and it can no longer appear: "
               "starting anew")
     else:
@@ -245,97 +242,127 @@ def _situation(ctx: Context, record: Record, inputs: Inputs, desired: Desired | 
 
 
 async def _perform(ctx: Context, obj: ObjectState, inputs: Inputs, desired: Desired | None,
-                   creds: Credentials, action: d.Action) -> None:
+                   creds: Credentials, action: d.Call) -> None:
+    """Make the decided call, fold its outcome into the record, and note the URL use."""
     assert obj.record is not None
-    record = obj.record
-    # A call about a running task goes to the app it was started on (an appId edit stops
-    # the old task there); only a start goes to the spec's app.
-    app_id = (desired.app_id if desired else None) or record.app_id or ""
-    if not isinstance(action, d.Start):
-        app_id = record.app_id or app_id
-    timing = ctx.config.timing
     if isinstance(action, d.Start):
-        assert desired is not None and desired.start is not None
-        restarts_before = record.restart_count
-        obj.url_waiting = False
-        if not action.retry:
-            record = tr.write_ahead(record, action.task_id, action.incarnation, desired,
-                                    ctx.now())
-            _record_uses(ctx, inputs.owner, record)  # claim the URL before any await
-            await _commit(ctx, obj, inputs, record, desired, d.phase_of_record(record),
-                          "Starting", f"starting task {action.task_id}")
-        params = _with_task_id(desired, action.task_id)
-        try:
-            request_id = await ctx.rtc.start_mpu_task(creds, params, priority=URGENT)
-        except RTCError as err:
-            record = _start_failed(ctx, record, err, inputs.generation, retry=action.retry)
-            if err.kind is ErrorKind.ALREADY_EXISTS and action.retry:
-                _info(inputs.body, "Adopted", f"the service already has task "
-                      f"{action.task_id} (our start whose answer was lost): adopted it "
-                      f"[RequestId: {err.request_id}]")
-            elif err.kind is ErrorKind.ALREADY_EXISTS:
-                _post("warn", inputs.body, reason=tr.TASK_ID_IN_USE,
-                      message=f"the service already has a task with TaskId "
-                              f"{action.task_id} that this MPUTask did not start; it is "
-                              f"left alone [RequestId: {err.request_id}]")
-            else:
-                _event(inputs.body, err, "StartFailed")
-        else:
-            record = tr.started(record, ctx.now())
-            restarted = record.restart_count > restarts_before
-            if restarted:
-                ctx.metrics.task_restarted()
-            _info(inputs.body, "Restarted" if restarted else "Started",
-                  f"started task {action.task_id} on {redact(params.stream_url)} "
-                  f"(profile {params.task_profile}"
-                  + (f", restart {record.restart_count}" if restarted else "")
-                  + f") [RequestId: {request_id}]")
-    elif isinstance(action, d.Poll):
-        urgent = is_confirming(record)
-        try:
-            result = await _preemptible(
-                obj, ctx.rtc.get_mpu_task_status(creds, app_id, action.task_id,
-                                                 priority=URGENT if urgent else ROUTINE),
-                preemptible=not urgent)
-        except _Preempted:
-            return  # a user's change came first; the poll is simply skipped
-        except RTCError as err:
-            record = _call_failed(ctx, record, err, inputs.generation, "PollFailed",
-                                  inputs.body)
-        else:
-            before = record
-            record = tr.polled(record, result.status, ctx.now(), timing)
-            _report_transition(inputs.body, before, record)
-    elif isinstance(action, d.UpdateLayout):
         assert desired is not None
-        try:
-            request_id = await ctx.rtc.update_mpu_layout(creds, app_id, action.task_id,
-                                                         desired.layout, priority=EDIT)
-        except RTCError as err:
-            record = _call_failed(ctx, record, err, inputs.generation, "UpdateFailed",
-                                  inputs.body)
-        else:
-            record = tr.layout_updated(record, desired, ctx.now())
-            _info(inputs.body, "LayoutUpdated",
-                  f"updated the layout of task {action.task_id} live "
-                  f"(layouts {list(desired.layout.layout_ids)}) [RequestId: {request_id}]")
-    elif isinstance(action, d.Stop):
-        try:
-            request_id = await ctx.rtc.stop_mpu_task(creds, app_id, action.task_id,
-                                                     priority=EDIT)
-        except RTCError as err:
-            if err.kind is ErrorKind.NOT_FOUND:
-                record = tr.stop_not_found(record, action.cause, ctx.now())
-            else:
-                record = _call_failed(ctx, record, err, inputs.generation, "StopFailed",
-                                      inputs.body)
-        else:
-            record = tr.stop_sent(record, action.cause, ctx.now())
-            _info(inputs.body, "Stopping",
-                  f"stopping task {action.task_id} ({action.cause.value}) "
-                  f"[RequestId: {request_id}]")
+        record: Record | None = await _start(ctx, obj, inputs, desired, creds, action)
+    elif isinstance(action, d.Poll):
+        record = await _poll(ctx, obj, inputs, creds, action)
+    elif isinstance(action, d.Update):
+        record = await _update(ctx, obj.record, inputs, creds, action)
+    else:
+        record = await _stop(ctx, obj.record, inputs, creds, action)
+    if record is None:
+        return  # a poll a user's change came before: simply skipped
     obj.record = record
     _record_uses(ctx, inputs.owner, record)
+
+
+async def _start(ctx: Context, obj: ObjectState, inputs: Inputs, desired: Desired,
+                 creds: Credentials, action: d.Start) -> Record:
+    """StartMPUTask, written ahead first (unless it resends the start written ahead)."""
+    assert obj.record is not None
+    record = obj.record
+    restarts_before = record.restart_count
+    obj.url_waiting = False
+    if not action.retry:
+        record = tr.write_ahead(record, action.task_id, action.incarnation, desired,
+                                ctx.now())
+        _record_uses(ctx, inputs.owner, record)  # claim the URL before any await
+        await _commit(ctx, obj, inputs, record, desired, d.phase_of_record(record),
+                      reasons.STARTING, f"starting task {action.task_id}")
+    try:
+        request_id = await ctx.rtc.start_mpu_task(creds, action.params, priority=URGENT)
+    except RTCError as err:
+        _report_start_error(inputs.body, err, action)
+        return _start_failed(ctx, record, err, inputs.generation, retry=action.retry)
+    record = tr.started(record, ctx.now())
+    restarted = record.restart_count > restarts_before
+    if restarted:
+        ctx.metrics.task_restarted()
+    params = action.params
+    _info(inputs.body, reasons.RESTARTED if restarted else reasons.STARTED,
+          f"started task {action.task_id} on {redact(params.stream_url)} "
+          f"(profile {params.task_profile}"
+          + (f", restart {record.restart_count}" if restarted else "")
+          + f") [RequestId: {request_id}]")
+    return record
+
+
+def _report_start_error(body: Mapping[str, Any], err: RTCError, action: d.Start) -> None:
+    if err.kind is ErrorKind.ALREADY_EXISTS and action.retry:
+        _info(body, reasons.ADOPTED, f"the service already has task {action.task_id} (our "
+              f"start whose answer was lost): adopted it [RequestId: {err.request_id}]")
+    elif err.kind is ErrorKind.ALREADY_EXISTS:
+        _post("warn", body, reason=reasons.TASK_ID_IN_USE,
+              message=f"the service already has a task with TaskId {action.task_id} that "
+                      f"this MPUTask did not start; it is left alone "
+                      f"[RequestId: {err.request_id}]")
+    else:
+        _event(body, err, reasons.START_FAILED)
+
+
+async def _poll(ctx: Context, obj: ObjectState, inputs: Inputs, creds: Credentials,
+                action: d.Poll) -> Record | None:
+    """GetMPUTaskStatus; a routine poll gives way to a user's change (then None)."""
+    assert obj.record is not None
+    record = obj.record
+    urgent = is_confirming(record)
+    try:
+        result = await _preemptible(
+            obj, ctx.rtc.get_mpu_task_status(creds, action.app_id, action.task_id,
+                                             priority=URGENT if urgent else ROUTINE),
+            preemptible=not urgent)
+    except _Preempted:
+        return None
+    except RTCError as err:
+        return _call_failed(ctx, record, err, inputs.generation, reasons.POLL_FAILED,
+                            inputs.body)
+    after = tr.polled(record, result.status, ctx.now(), ctx.config.timing)
+    _report_transition(inputs.body, record, after)
+    return after
+
+
+async def _update(ctx: Context, record: Record, inputs: Inputs, creds: Credentials,
+                  action: d.Update) -> Record:
+    """The live update ``action.kind`` names; the record notes its fingerprint."""
+    try:
+        request_id, reason, message = await _send_update(ctx.rtc, creds, action)
+    except RTCError as err:
+        return _call_failed(ctx, record, err, inputs.generation, reasons.UPDATE_FAILED,
+                            inputs.body)
+    _info(inputs.body, reason, f"{message} [RequestId: {request_id}]")
+    return tr.updated(record, action.kind, action.fingerprint, ctx.now())
+
+
+async def _send_update(rtc: AsyncRTCClient, creds: Credentials, action: d.Update,
+                       ) -> tuple[str, str, str]:
+    """One service action per update kind: its RequestId, and the Event that tells it."""
+    match action.kind:
+        case UpdateKind.LAYOUT:
+            request_id = await rtc.update_mpu_layout(creds, action.app_id, action.task_id,
+                                                     action.params, priority=EDIT)
+            return request_id, reasons.LAYOUT_UPDATED, (
+                f"updated the layout of task {action.task_id} live "
+                f"(layouts {list(action.params.layout_ids)})")
+
+
+async def _stop(ctx: Context, record: Record, inputs: Inputs, creds: Credentials,
+                action: d.Stop) -> Record:
+    """StopMPUTask; a task the service does not know is as stopped as it gets."""
+    try:
+        request_id = await ctx.rtc.stop_mpu_task(creds, action.app_id, action.task_id,
+                                                 priority=EDIT)
+    except RTCError as err:
+        if err.kind is ErrorKind.NOT_FOUND:
+            return tr.stop_not_found(record, action.cause, ctx.now())
+        return _call_failed(ctx, record, err, inputs.generation, reasons.STOP_FAILED,
+                            inputs.body)
+    _info(inputs.body, reasons.STOPPING, f"stopping task {action.task_id} "
+          f"({action.cause.value}) [RequestId: {request_id}]")
+    return tr.stop_sent(record, action.cause, ctx.now())
 
 
 class _Preempted(Exception):
@@ -359,11 +386,6 @@ async def _preemptible(obj: ObjectState, call: Awaitable[T], *, preemptible: boo
         return task.result()
     task.cancel()
     raise _Preempted()
-
-
-def _with_task_id(desired: Desired, task_id: str) -> StartParams:
-    assert desired.start is not None
-    return dataclasses.replace(desired.start, task_id=task_id)
 
 
 def _start_failed(ctx: Context, record: Record, err: RTCError, generation: int, *,
@@ -400,15 +422,15 @@ def _call_failed(ctx: Context, record: Record, err: RTCError, generation: int, r
 
 def _report_transition(body: Mapping[str, Any], before: Record, after: Record) -> None:
     if before.state is TaskState.STARTING and after.state is TaskState.ACTIVE:
-        _info(body, "Adopted", f"task {after.task_id} exists at the service; adopted it")
+        _info(body, reasons.ADOPTED, f"task {after.task_id} exists at the service; adopted it")
     if after.state is TaskState.STOPPED and before.state is not TaskState.STOPPED:
         if after.stop_requested:
-            _info(body, "Stopped", f"task {after.task_id} stopped")
+            _info(body, reasons.STOPPED, f"task {after.task_id} stopped")
         else:
             cause = after.stop_cause.value if after.stop_cause else ""
-            _post("warn", body, reason="TaskEnded",
-                      message=f"task {after.task_id} ended by itself: status "
-                              f"{after.remote_status} ({cause})")
+            _post("warn", body, reason=reasons.TASK_ENDED,
+                  message=f"task {after.task_id} ended by itself: status "
+                          f"{after.remote_status} ({cause})")
 
 
 def _record_uses(ctx: Context, owner: Owner, record: Record,
@@ -423,9 +445,9 @@ def _record_uses(ctx: Context, owner: Owner, record: Record,
 async def _report_wait(ctx: Context, obj: ObjectState, inputs: Inputs,
                        desired: Desired | None, wait: d.Wait) -> None:
     assert obj.record is not None
-    contending = wait.reason in d.GATE_REASONS or (
-        wait.reason == d.BACKING_OFF and obj.record.state is not TaskState.NONE)
-    url_wait = wait.reason in _URL_RULE_REASONS
+    contending = wait.reason in reasons.GATE_REASONS or (
+        wait.reason == reasons.BACKING_OFF and obj.record.state is not TaskState.NONE)
+    url_wait = wait.reason in reasons.URL_RULE_REASONS
     if url_wait and not obj.url_waiting:  # count waits, not re-checks of one wait
         ctx.metrics.url_wait()
     obj.url_waiting = url_wait
@@ -436,11 +458,11 @@ async def _report_wait(ctx: Context, obj: ObjectState, inputs: Inputs,
     await _commit(ctx, obj, inputs, obj.record, desired, wait.phase, wait.reason,
                   wait.message, stalled=wait.stalled, contending=contending)
     if obj.reported != (wait.reason, wait.message) and wait.reason not in (
-            d.RUNNING, d.WAITING_FOR_CHANNEL, d.SUSPENDED):
+            reasons.RUNNING, reasons.WAITING_FOR_CHANNEL, reasons.SUSPENDED):
         if wait.stalled:
             _post("warn", inputs.body, reason=wait.reason, message=wait.message)
-        elif wait.reason in d.GATE_REASONS or wait.reason in (
-                d.SECRET_NOT_FOUND, desired_mod.NO_CREDENTIALS):
+        elif wait.reason in reasons.GATE_REASONS or wait.reason in (
+                reasons.SECRET_NOT_FOUND, reasons.NO_CREDENTIALS):
             _post("info", inputs.body, reason=wait.reason, message=wait.message)
     obj.reported = (wait.reason, wait.message)
 
@@ -472,14 +494,14 @@ async def _commit(ctx: Context, obj: ObjectState, inputs: Inputs, record: Record
 async def _finish(ctx: Context, obj: ObjectState, inputs: Inputs, action: d.Finish) -> None:
     assert obj.record is not None
     if action.disowned:
-        _info(inputs.body, "Released", f"task {obj.record.task_id} belongs to another "
+        _info(inputs.body, reasons.RELEASED, f"task {obj.record.task_id} belongs to another "
               "MPUTask: left running, not stopped")
         ctx.ledger.record(inputs.owner, [])
         return
     if action.orphaned_task:
-        _post("warn", inputs.body, reason="Orphaned",
-                  message=f"deletionPolicy Orphan: task {action.orphaned_task} keeps running "
-                          "at the service and is no longer managed; stop it yourself")
+        _post("warn", inputs.body, reason=reasons.ORPHANED,
+              message=f"deletionPolicy Orphan: task {action.orphaned_task} keeps running "
+                      "at the service and is no longer managed; stop it yourself")
         # The URL stays in use by the orphan: keep it held here so nothing reuses it.
         _record_uses(ctx, inputs.owner, obj.record)
         return
@@ -488,7 +510,7 @@ async def _finish(ctx: Context, obj: ObjectState, inputs: Inputs, action: d.Fini
     obj.record = tr.released(obj.record, ctx.now())
     _record_uses(ctx, inputs.owner, obj.record)
     if obj.record.task_id:
-        _info(inputs.body, "Deleted", f"task {obj.record.task_id} is stopped; releasing")
+        _info(inputs.body, reasons.DELETED, f"task {obj.record.task_id} is stopped; releasing")
 
 
 def _info(body: Mapping[str, Any], reason: str, message: str) -> None:

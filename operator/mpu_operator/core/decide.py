@@ -7,58 +7,67 @@ unit-test table. Nothing here performs I/O.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import dataclasses
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from mpu_operator.core import schedule, taskid
-from mpu_operator.core.model import Desired, Owner, Phase, Record, StopCause, TaskState
+from mpu_operator.catalogue import RemoteStatus
+from mpu_operator.core import reasons, schedule, taskid
+from mpu_operator.core.model import (
+    Desired,
+    Owner,
+    Phase,
+    Record,
+    StopCause,
+    TaskState,
+    UpdateKind,
+    failed_status,
+)
 from mpu_operator.core.rules import CoolingDown, Free, Gate, InUse, OtherShard, Queued
-from mpu_operator.core.transitions import TASK_ID_IN_USE
-
-# Stable condition reasons (CamelCase), part of the API.
-INVALID_SPEC = "InvalidSpec"
-SECRET_NOT_FOUND = "SecretNotFound"
-URL_IN_USE = "StreamURLInUse"
-URL_COOLING_DOWN = "StreamURLCoolingDown"
-URL_QUEUED = "StreamURLQueued"
-QUOTA_EXHAUSTED = "QuotaExhausted"
-URL_OTHER_SHARD = "StreamURLInOtherShard"
-BACKING_OFF = "BackingOff"
-API_ERROR = "APIError"
-TERMINAL_ERROR = "ServiceRejected"
-RESTARTS_DISABLED = "RestartsDisabled"
-TASK_ENDED = "TaskEnded"
-SUSPENDED = "Suspended"
-RUNNING = "Running"
-WAITING_FOR_CHANNEL = "WaitingForChannel"
-INVALID_STREAM_URL = "InvalidStreamURL"
-
-#: Reasons that mean "ready but for the URL or the quota": such a task contends for a URL.
-GATE_REASONS = frozenset({URL_IN_USE, URL_COOLING_DOWN, URL_QUEUED, QUOTA_EXHAUSTED})
+from mpu_operator.rtc.params import LayoutParams, StartParams
 
 
 @dataclass(frozen=True)
 class Start:
-    """StartMPUTask. ``retry``: resend the start of the TaskId already written ahead, whose
-    first send had no answer; only then is "already exists" our own task."""
+    """StartMPUTask with ``params`` (the incarnation's TaskId in them). ``retry``: resend the
+    start of the TaskId already written ahead, whose first send had no answer; only then is
+    "already exists" our own task."""
 
-    task_id: str
+    params: StartParams
     incarnation: int
     retry: bool = False
+
+    @property
+    def task_id(self) -> str:
+        return self.params.task_id
 
 
 @dataclass(frozen=True)
 class Poll:
+    """GetMPUTaskStatus of ``task_id`` in ``app_id``."""
+
+    app_id: str
     task_id: str
 
 
 @dataclass(frozen=True)
-class UpdateLayout:
+class Update:
+    """Change a live task without a restart: ``kind`` names the service action that carries
+    ``params``, and ``fingerprint`` is what the record notes as applied once it succeeded.
+    A new update verb is a new ``UpdateKind`` (and its params type), nothing else here."""
+
+    app_id: str
     task_id: str
+    kind: UpdateKind
+    params: LayoutParams
+    fingerprint: str
 
 
 @dataclass(frozen=True)
 class Stop:
+    """StopMPUTask of ``task_id`` in ``app_id``, and why (the restart policy reads it)."""
+
+    app_id: str
     task_id: str
     cause: StopCause
 
@@ -97,7 +106,9 @@ class Acknowledge:
     """Call nothing; note a suspend over a task that had ended, so resuming restarts it."""
 
 
-Action = Start | Poll | UpdateLayout | Stop | Wait | Finish | Forget | Acknowledge
+#: The decisions that call the service: each carries the whole call.
+Call = Start | Poll | Update | Stop
+Action = Call | Wait | Finish | Forget | Acknowledge
 
 
 @dataclass(frozen=True)
@@ -141,7 +152,7 @@ def decide(s: Situation) -> Action:
     scheduled = _scheduled(s)
     if scheduled is not None:
         return scheduled
-    s = replace(s, poll_at=schedule.look_by(s.poll_at, s.desired, s.now),
+    s = dataclasses.replace(s, poll_at=schedule.look_by(s.poll_at, s.desired, s.now),
                 recheck_at=schedule.look_by(s.recheck_at, s.desired, s.now))
     state = s.record.state
     if state is TaskState.STARTING:
@@ -160,10 +171,31 @@ def _task_id(record: Record) -> str:
     return record.task_id
 
 
+def _task_app(s: Situation) -> str:
+    """The app a call about the recorded task goes to: the one it was started on, so an
+    appId edit stops the old task where it runs (only a start goes to the spec's app)."""
+    return s.record.app_id or (s.desired.app_id if s.desired else "")
+
+
+def _poll(s: Situation) -> Poll:
+    return Poll(_task_app(s), _task_id(s.record))
+
+
+def _stop(s: Situation, cause: StopCause) -> Stop:
+    return Stop(_task_app(s), _task_id(s.record), cause)
+
+
+def _start(d: Desired, task_id: str, incarnation: int, *, retry: bool = False) -> Start:
+    """A start of ``d``'s parameters under ``task_id`` (a spec whose parameters are not
+    all known yet never gets here: it waits with ``waiting_reason``)."""
+    assert d.start is not None
+    return Start(dataclasses.replace(d.start, task_id=task_id), incarnation, retry=retry)
+
+
 def _taken(s: Situation) -> Wait:
     """Another MPUTask (whichever namespace: not named) owns the TaskId: never call."""
     task_id = acting_task_id(s.record, s.desired)
-    return Wait(Phase.PENDING, TASK_ID_IN_USE,
+    return Wait(Phase.PENDING, reasons.TASK_ID_IN_USE,
                 f"TaskId {task_id} belongs to another MPUTask of app "
                 f"{s.desired.app_id if s.desired else s.record.app_id}; set a different "
                 "spec.taskId", s.recheck_at, stalled=True)
@@ -178,7 +210,7 @@ def _starting(s: Situation) -> Action:
         d = s.desired
         if d is not None and d.start is not None \
                 and d.immutable_fingerprint == r.applied_immutable:
-            return Start(_task_id(r), r.incarnation, retry=True)
+            return _start(d, _task_id(r), r.incarnation, retry=True)
         if _window_passed(s):
             return Forget(_task_id(r))
     return _confirm(s)
@@ -194,7 +226,7 @@ def _scheduled(s: Situation) -> Action | None:
     if held is not None:
         return Wait(held.phase, held.reason, held.message, held.until)
     if schedule.must_stop(d, r.state, s.now):
-        return Stop(_task_id(r), StopCause.SCHEDULE_END)
+        return _stop(s, StopCause.SCHEDULE_END)
     if r.state is TaskState.STARTING and r.retry_start and schedule.no_resend(d, s.now):
         return Forget(_task_id(r)) if _window_passed(s) else _confirm(s)
     return None
@@ -216,15 +248,15 @@ def _blocked(s: Situation) -> Wait | None:
         return None
     phase = phase_of_record(r)
     message = f"{r.error_code}: {r.error_message or ''}".strip()
-    if r.error_code == TASK_ID_IN_USE:
-        return Wait(Phase.PENDING, TASK_ID_IN_USE,
+    if r.error_code == reasons.TASK_ID_IN_USE:
+        return Wait(Phase.PENDING, reasons.TASK_ID_IN_USE,
                     f"{r.error_message}; set a different spec.taskId (retrying slowly with "
                     "the next TaskId)", r.next_attempt_at, stalled=True)
     if r.error_terminal:
-        return Wait(phase if r.state.holds_url else Phase.FAILED, TERMINAL_ERROR,
+        return Wait(phase if r.state.holds_url else Phase.FAILED, reasons.TERMINAL_ERROR,
                     f"{message}; a person must act (retrying slowly)", r.next_attempt_at,
                     stalled=True)
-    return Wait(phase, API_ERROR, f"{message}; retrying", r.next_attempt_at)
+    return Wait(phase, reasons.API_ERROR, f"{message}; retrying", r.next_attempt_at)
 
 
 def _invalid(s: Situation) -> Action:
@@ -232,31 +264,32 @@ def _invalid(s: Situation) -> Action:
     message = "; ".join(s.problems) or "invalid spec"
     if s.record.state is TaskState.ACTIVE:
         if s.now >= s.poll_at:
-            return Poll(_task_id(s.record))
-        return Wait(phase_of_record(s.record), INVALID_SPEC,
+            return _poll(s)
+        return Wait(phase_of_record(s.record), reasons.INVALID_SPEC,
                     f"{message} (the running task keeps its last valid settings)",
                     s.poll_at, stalled=True)
-    return Wait(Phase.FAILED, INVALID_SPEC, message, None, stalled=True)
+    return Wait(Phase.FAILED, reasons.INVALID_SPEC, message, None, stalled=True)
 
 
 def _active(s: Situation, d: Desired) -> Action:
     r = s.record
     if d.suspend:
-        return Stop(_task_id(r), StopCause.SUSPEND)
+        return _stop(s, StopCause.SUSPEND)
     if r.applied_immutable != d.immutable_fingerprint:
-        return Stop(_task_id(r), StopCause.SPEC_CHANGE)
+        return _stop(s, StopCause.SPEC_CHANGE)
     if r.applied_layout != d.layout_fingerprint:
-        return UpdateLayout(_task_id(r))
+        return Update(_task_app(s), _task_id(r), UpdateKind.LAYOUT, d.layout,
+                      d.layout_fingerprint)
     if s.now >= s.poll_at:
-        return Poll(_task_id(r))
+        return _poll(s)
     if d.waiting_reason is not None:
         return Wait(phase_of_record(r), d.waiting_reason,
                     f"{d.waiting_message} (the running task goes on with the settings it "
                     "was started with)", s.poll_at, stalled=d.waiting_stalled)
-    if r.remote_status == 1:
-        return Wait(Phase.RUNNING, RUNNING, "the service is mixing and pushing the stream",
-                    s.poll_at)
-    return Wait(Phase.WAITING, WAITING_FOR_CHANNEL,
+    if r.remote_status == RemoteStatus.RUNNING:
+        return Wait(Phase.RUNNING, reasons.RUNNING,
+                    "the service is mixing and pushing the stream", s.poll_at)
+    return Wait(Phase.WAITING, reasons.WAITING_FOR_CHANNEL,
                 "started; the service waits for someone to join the channel", s.poll_at)
 
 
@@ -271,8 +304,9 @@ def wants_restart(r: Record, policy: str) -> bool:
         return True
     if policy == "Never":
         return False
-    failed = r.remote_status in (5, 6)
-    outside_stop = r.stop_cause is StopCause.VANISHED or r.remote_status in (2, 3)
+    failed = failed_status(r.remote_status)
+    outside_stop = r.stop_cause is StopCause.VANISHED or r.remote_status in (
+        RemoteStatus.STOPPED, RemoteStatus.STOPPED_BY_USER)
     return failed or outside_stop
 
 
@@ -282,13 +316,13 @@ def _idle(s: Situation, d: Desired) -> Action:
         if r.state is TaskState.STOPPED and r.stop_cause in (StopCause.REMOTE,
                                                              StopCause.VANISHED):
             return Acknowledge()
-        return Wait(Phase.SUSPENDED, SUSPENDED, "suspended: no task runs")
+        return Wait(Phase.SUSPENDED, reasons.SUSPENDED, "suspended: no task runs")
     if not wants_restart(r, d.restart_policy):
         return _ended(r, d)
     restarting = r.state is TaskState.STOPPED
     waiting_phase = Phase.RESTARTING if restarting else Phase.PENDING
     if r.next_attempt_at is not None and s.now < r.next_attempt_at:
-        return Wait(Phase.RESTARTING, BACKING_OFF,
+        return Wait(Phase.RESTARTING, reasons.BACKING_OFF,
                     f"restart {r.restart_count + 1} backs off after status "
                     f"{r.remote_status}", r.next_attempt_at)
     if d.waiting_reason is not None:
@@ -298,20 +332,20 @@ def _idle(s: Situation, d: Desired) -> Action:
     if gate_wait is not None:
         return gate_wait
     if not s.quota_ok:
-        return Wait(waiting_phase, QUOTA_EXHAUSTED,
+        return Wait(waiting_phase, reasons.QUOTA_EXHAUSTED,
                     f"app {d.app_id} has reached its concurrent task quota", s.recheck_at)
     incarnation = r.incarnation + 1
-    return Start(taskid.for_incarnation(d.task_id_base, incarnation,
-                                        user_given=d.task_id_from_spec), incarnation)
+    return _start(d, taskid.for_incarnation(d.task_id_base, incarnation,
+                                            user_given=d.task_id_from_spec), incarnation)
 
 
 def _ended(r: Record, d: Desired) -> Wait:
     code = r.remote_status
-    if code in (5, 6):
-        return Wait(Phase.FAILED, RESTARTS_DISABLED,
+    if failed_status(code):
+        return Wait(Phase.FAILED, reasons.RESTARTS_DISABLED,
                     f"the task failed (status {code}) and restartPolicy is "
                     f"{d.restart_policy}; toggle spec.suspend to start it again", stalled=True)
-    return Wait(Phase.STOPPED, TASK_ENDED,
+    return Wait(Phase.STOPPED, reasons.TASK_ENDED,
                 f"the task ended (status {code}); restartPolicy {d.restart_policy} does not "
                 "restart it; toggle spec.suspend to start it again")
 
@@ -321,17 +355,18 @@ def _gate_wait(s: Situation, phase: Phase) -> Wait | None:
     if isinstance(gate, Free):
         return None
     if isinstance(gate, InUse):
-        return Wait(phase, URL_IN_USE, f"the stream URL is in use by {_who(gate.holder, s)}",
-                    s.recheck_at)
+        return Wait(phase, reasons.URL_IN_USE,
+                    f"the stream URL is in use by {_who(gate.holder, s)}", s.recheck_at)
     if isinstance(gate, CoolingDown):
-        return Wait(phase, URL_COOLING_DOWN,
+        return Wait(phase, reasons.URL_COOLING_DOWN,
                     f"the stream URL is cooling down until {_iso(gate.until)} "
                     "(the service forbids reuse within 10 s of a stop)", gate.until)
     if isinstance(gate, OtherShard):
-        return Wait(phase, URL_OTHER_SHARD, f"the stream URL is arbitrated by operator shard "
-                    f"{gate.shard}: handing this MPUTask over to it", s.recheck_at)
+        return Wait(phase, reasons.URL_OTHER_SHARD,
+                    f"the stream URL is arbitrated by operator shard {gate.shard}: handing "
+                    "this MPUTask over to it", s.recheck_at)
     assert isinstance(gate, Queued)
-    return Wait(phase, URL_QUEUED,
+    return Wait(phase, reasons.URL_QUEUED,
                 f"the stream URL goes first to the older {_who(gate.ahead, s)}", s.recheck_at)
 
 
@@ -349,12 +384,13 @@ def _deleting(s: Situation) -> Action:
     if s.deletion_policy == "Orphan":
         return Finish(orphaned_task=r.task_id if r.state.holds_url else None)
     if r.next_attempt_at is not None and s.now < r.next_attempt_at and r.error_code:
-        return Wait(Phase.STOPPING, TERMINAL_ERROR if r.error_terminal else API_ERROR,
+        return Wait(Phase.STOPPING,
+                    reasons.TERMINAL_ERROR if r.error_terminal else reasons.API_ERROR,
                     f"cannot stop the task yet: {r.error_code}: {r.error_message or ''}; "
                     "set spec.deletionPolicy: Orphan to let go without stopping it",
                     r.next_attempt_at, stalled=r.error_terminal)
     if r.state is TaskState.ACTIVE:
-        return Stop(_task_id(r), StopCause.DELETE)
+        return _stop(s, StopCause.DELETE)
     if r.state is TaskState.STARTING and r.retry_start and _window_passed(s):
         return Finish()  # no trace of the unconfirmed start, and it can no longer happen
     if r.state in (TaskState.STARTING, TaskState.STOPPING):
@@ -365,9 +401,11 @@ def _deleting(s: Situation) -> Action:
 def _confirm(s: Situation) -> Poll | Wait:
     """A start or stop is confirmed by polling, at the fast cadence."""
     if s.now >= s.poll_at:
-        return Poll(_task_id(s.record))
-    verb = "start" if s.record.state is TaskState.STARTING else "stop"
-    return Wait(phase_of_record(s.record), f"Confirming{verb.capitalize()}",
+        return _poll(s)
+    starting = s.record.state is TaskState.STARTING
+    verb = "start" if starting else "stop"
+    return Wait(phase_of_record(s.record),
+                reasons.CONFIRMING_START if starting else reasons.CONFIRMING_STOP,
                 f"waiting for the service to confirm the {verb} of task {s.record.task_id}",
                 s.poll_at)
 
@@ -377,13 +415,13 @@ def phase_of_record(r: Record) -> Phase:
     if r.state is TaskState.STARTING:
         return Phase.RESTARTING if r.incarnation > 1 else Phase.STARTING
     if r.state is TaskState.ACTIVE:
-        if r.remote_status == 1:
+        if r.remote_status == RemoteStatus.RUNNING:
             return Phase.RUNNING
-        return Phase.WAITING if r.remote_status == 0 else Phase.STARTING
+        return Phase.WAITING if r.remote_status == RemoteStatus.WAITING else Phase.STARTING
     if r.state is TaskState.STOPPING:
         return Phase.STOPPING
     if r.state is TaskState.STOPPED:
-        return Phase.FAILED if r.remote_status in (5, 6) else Phase.STOPPED
+        return Phase.FAILED if failed_status(r.remote_status) else Phase.STOPPED
     return Phase.PENDING
 
 

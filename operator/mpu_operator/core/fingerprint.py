@@ -9,7 +9,11 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
 
+from mpu_operator.core.model import UpdateKind
 from mpu_operator.rtc.params import LayoutParams, StartParams
 from mpu_operator.streamurl import stream_key
 
@@ -27,19 +31,39 @@ def layout_fingerprint(layout: LayoutParams) -> str:
     })
 
 
-#: StartParams fields that are not the task's immutable settings: the TaskId changes with
-#: every incarnation (its base counts instead), and the layout is UpdateMPULayout's.
-_NOT_IMMUTABLE = frozenset({"task_id", "layout"})
+#: StartParams fields a live task takes without a restart, by the update that carries
+#: them (each kind has its own fingerprint). Every other field is immutable: a field added
+#: to StartParams restarts the task when it changes unless it is listed here.
+UPDATABLE: Mapping[str, UpdateKind] = MappingProxyType({"layout": UpdateKind.LAYOUT})
+#: Not a setting: the TaskId changes with every incarnation (its base counts instead).
+_NOT_SETTINGS = frozenset({"task_id"})
+#: The StartParams fields when this digest's form was fixed (0.2.0). A field added since
+#: counts only when it differs from its default, so that its arrival alone does not move
+#: the fingerprint of live tasks and restart every broadcast on upgrade.
+_FIELDS_0_2 = frozenset({"app_id", "channel_id", "stream_url", "media_encode",
+                         "task_profile", "subscribe_users"})
+
+
+def immutable_fields(start: StartParams) -> dict[str, object]:
+    """The start parameters no update can carry, by field name (the URL still whole)."""
+    return {f.name: getattr(start, f.name) for f in dataclasses.fields(start)
+            if f.name not in UPDATABLE and f.name not in _NOT_SETTINGS
+            and (f.name in _FIELDS_0_2 or not _at_default(f, getattr(start, f.name)))}
+
+
+def _at_default(f: dataclasses.Field[Any], value: object) -> bool:
+    if f.default is not dataclasses.MISSING:
+        return bool(value == f.default)
+    if f.default_factory is not dataclasses.MISSING:
+        return bool(value == f.default_factory())
+    return False
 
 
 def immutable_fingerprint(start: StartParams, task_id_base: str) -> str:
-    """Every start parameter UpdateMPULayout can't change, so a field added to StartParams
-    counts without anyone listing it. The URL counts without its query: a rotated auth key
-    is used at the next start and does not interrupt a live broadcast."""
-    values: dict[str, object] = {
-        f.name: getattr(start, f.name) for f in dataclasses.fields(start)
-        if f.name not in _NOT_IMMUTABLE
-    }
+    """Every start parameter no update can change, so a field added to StartParams counts
+    without anyone listing it. The URL counts without its query: a rotated auth key is
+    used at the next start and does not interrupt a live broadcast."""
+    values = immutable_fields(start)
     values["stream_url"] = str(stream_key(start.stream_url))
     values["task_id_base"] = task_id_base
     return _digest(values)

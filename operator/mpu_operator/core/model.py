@@ -8,6 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from mpu_operator.catalogue import RemoteStatus
 from mpu_operator.rtc.params import LayoutParams, StartParams
 from mpu_operator.streamurl import StreamKey
 
@@ -62,6 +63,31 @@ class Phase(StrEnum):
     FAILED = "Failed"
 
 
+class UpdateKind(StrEnum):
+    """The service action that changes a live task without a restart, by what it carries.
+
+    Each kind has its own fingerprint in the record (``applied_layout`` for LAYOUT), so a
+    change the kind carries is told apart from one that needs a restart."""
+
+    LAYOUT = "UpdateMPULayout"  # layoutIds, userPanes, backgroundColor, cropMode
+
+
+#: GetMPUTaskStatus codes that mean the task is live (0 waiting for the channel, 1 running)
+#: and that mean it failed (5 CDN, 6 stream URL); see catalogue.RemoteStatus.
+_LIVE = frozenset(s for s in RemoteStatus if s.active)
+_FAILED = frozenset(s for s in RemoteStatus if s.failed)
+
+
+def live_status(code: int | None) -> bool:
+    """Does the service's status code say the task is live? (An unknown code does not.)"""
+    return code in _LIVE
+
+
+def failed_status(code: int | None) -> bool:
+    """Does the service's status code say the task stopped on a failure?"""
+    return code in _FAILED
+
+
 class StopCause(StrEnum):
     """Why the last task stopped; the restart policy depends on it."""
 
@@ -88,7 +114,6 @@ class Desired:
     credentials_secret: str | None = None  # spec.credentialsRef.name; None: the defaults
     suspend: bool = False
     restart_policy: str = "OnFailure"  # Always | OnFailure | Never
-    deletion_policy: str = "Delete"  # Delete | Orphan
     waiting_reason: str | None = None  # e.g. SecretNotFound: can't start yet, and why
     waiting_message: str = ""
     waiting_stalled: bool = False  # a person must fix it (an invalid URL in a Secret)
@@ -103,7 +128,7 @@ class Record:
     task_id: str | None = None
     incarnation: int = 0
     state: TaskState = TaskState.NONE
-    remote_status: int | None = None
+    remote_status: int | None = None  # the service's code (RemoteStatus), kept as sent
     started_at: datetime | None = None
     stopped_at: datetime | None = None
     last_polled_at: datetime | None = None

@@ -28,10 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from mpu_operator.core.model import Desired, Phase, TaskState
-
-#: Condition reasons (stable, CamelCase, part of the API).
-SCHEDULED = "Scheduled"
-SCHEDULE_ENDED = "ScheduleEnded"
+from mpu_operator.core.reasons import SCHEDULE_ENDED, SCHEDULED
 
 
 @dataclass(frozen=True)

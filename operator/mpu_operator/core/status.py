@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from mpu_operator.catalogue import RemoteStatus
+from mpu_operator.catalogue import RemoteStatus, status_meaning
+from mpu_operator.core import reasons
 from mpu_operator.core.model import Phase, Record, StopCause, TaskState
 
 _WORKING = {Phase.PENDING, Phase.STARTING, Phase.RESTARTING, Phase.STOPPING}
@@ -156,7 +157,7 @@ def render(r: Record, view: View, *, generation: int, stream_url: str | None,
 
 def conditions(r: Record, view: View, generation: int, previous: Mapping[str, Any] | None,
                now: datetime) -> list[dict[str, Any]]:
-    streaming = r.state is TaskState.ACTIVE and r.remote_status == 1
+    streaming = r.state is TaskState.ACTIVE and r.remote_status == RemoteStatus.RUNNING
     active_ok = view.phase in (Phase.RUNNING, Phase.WAITING) and not view.suspend
     # A broadcast that ended as its restartPolicy says is done, like a finished Job: Ready,
     # so that GitOps tools and `kubectl wait` stop waiting for it.
@@ -168,7 +169,7 @@ def conditions(r: Record, view: View, generation: int, previous: Mapping[str, An
     wanted = [
         ("Ready", ready, view.reason, view.message),
         ("Streaming", streaming,
-         "Running" if streaming else "NotStreaming",
+         reasons.RUNNING if streaming else reasons.NOT_STREAMING,
          "the service reports the stream running" if streaming else
          f"the service reports: {_remote_text(r.remote_status) or 'no task'}"),
         ("Reconciling", (view.phase in _WORKING or not view.in_sync) and not view.stalled,
@@ -198,12 +199,7 @@ def _by_type(previous: Mapping[str, Any] | None) -> dict[str, Mapping[str, Any]]
 
 
 def _remote_text(code: int | None) -> str | None:
-    if code is None:
-        return None
-    try:
-        return RemoteStatus(code).meaning
-    except ValueError:
-        return f"unknown status {code}"
+    return None if code is None else status_meaning(code)
 
 
 def _str(value: object) -> str | None:

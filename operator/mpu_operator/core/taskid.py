@@ -10,7 +10,8 @@ from __future__ import annotations
 import hashlib
 import re
 
-MAX_BYTES = 55
+from mpu_operator.catalogue import MAX_TASK_ID_BYTES
+
 _INVALID = re.compile(r"[^A-Za-z0-9_-]+")
 
 
@@ -21,7 +22,7 @@ def _clean(text: str) -> str:
 def derive_base(namespace: str, name: str, uid: str) -> str:
     """``{namespace}-{name}-{uid hash}``, cut to leave room for an incarnation suffix."""
     digest = hashlib.sha256(uid.encode()).hexdigest()[:8]
-    head = _clean(f"{namespace}-{name}")[: MAX_BYTES - len(digest) - 1 - 6]
+    head = _clean(f"{namespace}-{name}")[: MAX_TASK_ID_BYTES - len(digest) - 1 - 6]
     return f"{head}-{digest}" if head else digest
 
 
@@ -34,4 +35,4 @@ def for_incarnation(base: str, incarnation: int, *, user_given: bool) -> str:
     if user_given and incarnation <= 1:
         return base
     suffix = f"-{incarnation}"
-    return base[: MAX_BYTES - len(suffix)] + suffix
+    return base[: MAX_TASK_ID_BYTES - len(suffix)] + suffix

@@ -9,16 +9,20 @@ from __future__ import annotations
 from datetime import datetime
 
 from mpu_operator.core import timing as t
-from mpu_operator.core.model import Desired, Record, StopCause, TaskState
+from mpu_operator.core.model import (
+    Desired,
+    Record,
+    StopCause,
+    TaskState,
+    UpdateKind,
+    live_status,
+)
+from mpu_operator.core.reasons import TASK_ID_IN_USE
 from mpu_operator.rtc.codes import ErrorKind
 
 _CLEAR_ERROR = {"error_code": None, "error_message": None, "error_terminal": False,
                 "error_generation": None, "next_attempt_at": None, "error_attempts": 0}
 _CONFIRMED = {"retry_start": False, "unconfirmed_since": None}
-
-#: error_code of a start the service refused because it already has the TaskId and the
-#: task is not ours (our write-ahead had just been made): never adopted.
-TASK_ID_IN_USE = "TaskIdInUse"
 
 
 def write_ahead(r: Record, task_id: str, incarnation: int, d: Desired,
@@ -96,7 +100,7 @@ def suspended(r: Record) -> Record:
 
 def polled(r: Record, code: int, now: datetime, timing: t.Timing) -> Record:
     r = r.replace(remote_status=code, last_polled_at=now)
-    if code in (0, 1):
+    if live_status(code):
         if r.state is TaskState.STARTING:
             return adopted(r, now)
         return r.replace(**_CLEAR_ERROR)
@@ -131,8 +135,14 @@ def _stopped(r: Record, now: datetime, timing: t.Timing, *, vanished: bool) -> R
     )
 
 
-def layout_updated(r: Record, d: Desired, now: datetime) -> Record:
-    return r.replace(applied_layout=d.layout_fingerprint, changed_at=now, **_CLEAR_ERROR)
+#: The record field that holds each update kind's applied fingerprint.
+_APPLIED = {UpdateKind.LAYOUT: "applied_layout"}
+
+
+def updated(r: Record, kind: UpdateKind, fingerprint: str, now: datetime) -> Record:
+    """A live update succeeded: the task now carries ``fingerprint`` for what ``kind``
+    carries."""
+    return r.replace(**{_APPLIED[kind]: fingerprint}, changed_at=now, **_CLEAR_ERROR)
 
 
 def stop_sent(r: Record, cause: StopCause, now: datetime) -> Record:

@@ -24,6 +24,7 @@ from typing import Any
 import requests
 
 from mpu_operator import __version__
+from mpu_operator.catalogue import status_meaning
 from mpu_operator.rtc import errors
 from mpu_operator.rtc.credentials import Credentials
 from mpu_operator.rtc.errors import RTCError
@@ -49,18 +50,6 @@ log = logging.getLogger(__name__)
 #: code) and how long the HTTP exchange took; for metrics (:mod:`mpu_operator.metrics`).
 CallObserver = Callable[[str, str, float], None]
 
-# GetMPUTaskStatus ``Status`` values (reference 8.2).
-STATUS_MEANINGS: dict[int, str] = {
-    0: "waiting for the channel to start",
-    1: "running",
-    2: "stopped",
-    3: "stopped by the user",
-    4: "channel stopped",
-    5: "stopped: CDN network problem",
-    6: "stopped: stream URL problem",
-}
-
-
 @dataclass(frozen=True)
 class TaskStatus:
     """The answer of GetMPUTaskStatus."""
@@ -70,7 +59,7 @@ class TaskStatus:
 
     @property
     def description(self) -> str:
-        return STATUS_MEANINGS.get(self.status, f"unknown status {self.status}")
+        return status_meaning(self.status)
 
 
 @dataclass(frozen=True)
