@@ -25,7 +25,6 @@ from mpu_operator.rtc.signing import percent_encode
 
 from .fakertc import FORBIDDEN, KEY_ID, LAYOUT, START, STREAM_URL, Answer, FakeRTC, error
 
-
 LOGO = Watermark("https://img.example.com/logo.png", 0.8, 0.05, 0.1, 0.1, alpha=0.5)
 
 

@@ -25,7 +25,6 @@ from mpu_operator.rtc.params import (
     PaneText,
     Picture,
     SingleSource,
-    StartParams,
     UpdateTaskParams,
     UserPane,
     Watermark,

@@ -28,7 +28,6 @@ from mpu_operator import catalogue
 from mpu_operator.rtc import params as wire
 
 from . import errors
-from .errors import ApiError
 
 Params = Mapping[str, str]
 Entry = dict[str, Any]
@@ -129,7 +128,7 @@ def _respell_run_together(params: dict[str, str]) -> dict[str, str]:
                                  f"UserPanes.NM.{name} is only readable for N, M in 1..9.")
         groups.setdefault((prefix, digits), {})[name] = value
     for (prefix, digits), group in groups.items():
-        pane, item = digits
+        pane, item = digits[0], digits[1]
         if set(group) & _IMAGE_ONLY:
             out.update({f"{prefix}.{pane}.Images.{item}.{k}": v for k, v in group.items()
                         if k in PICTURE_FIELDS})

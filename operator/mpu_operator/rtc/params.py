@@ -223,9 +223,10 @@ class UpdateTaskParams:
     def to_query(self, *, always_mix_mode: bool = True) -> dict[str, str]:
         query = self.layout.task_query()
         query.update(_repeat("SubSpecUsers", self.subscribe_users))
-        for name, entries in (("Backgrounds", self.backgrounds),
-                              ("Watermarks", self.watermarks),
-                              ("ClockWidgets", self.clock_widgets)):
+        lists: tuple[tuple[str, tuple[Picture | ClockWidget, ...]], ...] = (
+            ("Backgrounds", self.backgrounds), ("Watermarks", self.watermarks),
+            ("ClockWidgets", self.clock_widgets))
+        for name, entries in lists:
             for n, entry in enumerate(entries, 1):
                 query.update(entry.to_query(f"{name}.{n}"))
         query.update(self.subscribe.to_query("SubSpec"))
