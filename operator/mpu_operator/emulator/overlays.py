@@ -187,7 +187,7 @@ def _value(name: str, wire_name: str, raw: str, code: str) -> Any:
     if wire_name in ("FontColor", "BorderColor", "BoxColor"):
         return _int(name, raw, code, 0, wire.MAX_COLOR)
     if wire_name == "FontSize":
-        return _int(name, raw, code, 1, wire.MAX_FONT_SIZE)
+        return _int(name, raw, code, 1, catalogue.MAX_INT32)
     if wire_name == "Box":
         return _bool(name, raw, code)
     if wire_name == "Text":

@@ -40,7 +40,6 @@ MIN_FRACTION, MAX_FRACTION = 0.0, 1.0
 DISPLAY_MODES = (0, 1, 2)
 MAX_COLOR = 0xFFFFFF  # R + G*256 + B*65536, as BackgroundColor
 MAX_OVERLAYS = 16  # entries per list: Backgrounds, Watermarks, ClockWidgets, Images, Texts
-MAX_FONT_SIZE = 72
 MAX_TEXT_LENGTH = 128
 
 
