@@ -228,8 +228,8 @@ def entry(prefix: str, fields: dict[str, str], known: dict[str, str],
     for name in required:
         if fields.get(name, "") == "":
             raise errors.invalid(code, f"{prefix}.{name} must be given.")
-    return {known[k]: _value(f"{prefix}.{k}", k, v, code)
-            for k, v in sorted(fields.items(), key=lambda kv: list(known).index(kv[0]))}
+    return {shown: _value(f"{prefix}.{name}", name, fields[name], code)
+            for name, shown in known.items() if name in fields}
 
 
 def pictures(params: Params, prefix: str, code: str, *, alpha: bool = False) -> tuple[Entry, ...]:
