@@ -24,6 +24,7 @@ from aliyunsdkcore.request import CommonRequest
 from aliyunsdkrtc.request.v20180111.GetMPUTaskStatusRequest import GetMPUTaskStatusRequest
 from aliyunsdkrtc.request.v20180111.StartMPUTaskRequest import StartMPUTaskRequest
 from aliyunsdkrtc.request.v20180111.StopMPUTaskRequest import StopMPUTaskRequest
+from aliyunsdkrtc.request.v20180111.UpdateMPUTaskRequest import UpdateMPUTaskRequest
 from darabonba.runtime import RuntimeOptions
 
 REGION = "cn-hangzhou"
@@ -92,6 +93,32 @@ def v1_start(client: AcsClient, app: str, channel: str, task: str, url: str,
     for name, value in (extra or {}).items():
         request.add_query_param(name, value)
     return _v1_send(client, request, fmt)
+
+
+def v1_start_with(client: AcsClient, app: str, channel: str, task: str, url: str,
+                  **setters: Any) -> dict[str, Any]:
+    """StartMPUTask through the SDK's own setters: ``Watermarkss=[{...}]`` calls
+    ``set_Watermarkss([{...}])`` (the SDK's names, doubled ``s`` and all)."""
+    request = StartMPUTaskRequest()
+    request.set_AppId(app)
+    request.set_ChannelId(channel)
+    request.set_TaskId(task)
+    request.set_StreamURL(url)
+    request.set_MediaEncode(20)
+    setters.setdefault("LayoutIdss", [1])
+    for name, value in setters.items():
+        getattr(request, f"set_{name}")(value)
+    return dict(_v1_send(client, request, "JSON"))  # type: ignore[arg-type]
+
+
+def v1_update_task(client: AcsClient, app: str, task: str, **setters: Any) -> dict[str, Any]:
+    """UpdateMPUTask through the SDK's UpdateMPUTaskRequest and its setters."""
+    request = UpdateMPUTaskRequest()
+    request.set_AppId(app)
+    request.set_TaskId(task)
+    for name, value in setters.items():
+        getattr(request, f"set_{name}")(value)
+    return dict(_v1_send(client, request, "JSON"))  # type: ignore[arg-type]
 
 
 def v1_status(client: AcsClient, app: str, task: str, fmt: str = "JSON") -> dict[str, Any] | str:
@@ -165,10 +192,21 @@ def acs3_stop(client: Acs3Client, app: str, task: str) -> dict[str, Any]:
 
 
 def acs3_update_task(client: Acs3Client, app: str, task: str,
-                     layouts: Sequence[int]) -> dict[str, Any]:
-    """The SDK's own update method: UpdateMPUTask."""
-    request = acs3_models.UpdateMPUTaskRequest(app_id=app, task_id=task, layout_ids=list(layouts))
+                     layouts: Sequence[int] | None, **fields: Any) -> dict[str, Any]:
+    """The SDK's own update method: UpdateMPUTask, with any of its request's fields."""
+    request = acs3_models.UpdateMPUTaskRequest(
+        app_id=app, task_id=task, layout_ids=list(layouts) if layouts is not None else None,
+        **fields)
     return _acs3(lambda: client.update_mputask(request))
+
+
+def acs3_start_with(client: Acs3Client, app: str, channel: str, task: str, url: str,
+                    **fields: Any) -> dict[str, Any]:
+    """StartMPUTask with any of the SDK request's fields (its models for nested lists)."""
+    fields.setdefault("layout_ids", [1])
+    request = acs3_models.StartMPUTaskRequest(app_id=app, channel_id=channel, task_id=task,
+                                              stream_url=url, media_encode=20, **fields)
+    return _acs3(lambda: client.start_mputask(request))
 
 
 def acs3_call(client: Acs3Client, action: str, query: dict[str, Any]) -> dict[str, Any]:

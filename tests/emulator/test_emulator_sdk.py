@@ -216,7 +216,7 @@ def test_update_parameter_rules(emu: EmulatorThread) -> None:
             refused(code, v1_update_layout, sdk.client, emu.endpoint, app, task, [1], "JSON",
                     extra)
     assert emu.task(task, app)["userPanes"] == [
-        {"paneId": 0, "userId": "a", "sourceType": "camera"}]
+        {"paneId": 0, "userId": "a", "sourceType": "camera", "images": [], "texts": []}]
 
 
 def test_task_profile_through_the_old_sdk(emu: EmulatorThread) -> None:

@@ -88,10 +88,16 @@ def test_pane_spellings(prefix: str, pane_field: str) -> None:
     assert spec.layout.user_panes == (Pane(0, "alice"), Pane(1, "bob", "shareScreen"))
 
 
-def test_old_sdk_nested_pane_fields_are_ignored() -> None:
+def test_old_sdk_run_together_pane_overlays_are_read_back() -> None:
+    """aliyun-python-sdk-rtc spells pane 1's image 1 ``UserPanes.11.*`` (tests/emulator/
+    test_emulator_overlays.py has the rest)."""
     spec = validation.start({**BASE, "UserPanes.1.PaneId": "0", "UserPanes.1.UserId": "a",
-                             "UserPanes.11.Width": "0.5"})
-    assert len(spec.layout.user_panes) == 1
+                             "UserPanes.11.Url": "https://i.example.com/a.png",
+                             "UserPanes.11.X": "0", "UserPanes.11.Y": "0",
+                             "UserPanes.11.Width": "0.5", "UserPanes.11.Height": "0.5"})
+    (pane,) = spec.layout.user_panes
+    assert pane.images == ({"url": "https://i.example.com/a.png", "x": 0.0, "y": 0.0,
+                            "width": 0.5, "height": 0.5},)
 
 
 @pytest.mark.parametrize("changes", [

@@ -20,7 +20,7 @@ from .fakertc import LAYOUT, START, Answer, FakeRTC, error
 pytestmark = pytest.mark.integration
 
 
-async def test_four_calls_each_take_one_token_from_the_async_limiter(
+async def test_each_call_takes_one_token_take_one_token_from_the_async_limiter(
     fake_rtc: FakeRTC, creds: Credentials
 ) -> None:
     outer = RateLimiter(rate=1000, burst=10)
@@ -31,9 +31,12 @@ async def test_four_calls_each_take_one_token_from_the_async_limiter(
     assert await rtc.start_mpu_task(creds, START) == "R0"
     assert await rtc.get_mpu_task_status(creds, "app1", "task-1") == TaskStatus(2, "R1")
     assert await rtc.update_mpu_layout(creds, "app1", "task-1", LAYOUT)
+    assert await rtc.update_mpu_task(creds, "app1", "task-1", START.update_params(),
+                                     priority=ROUTINE)
     assert await rtc.stop_mpu_task(creds, "app1", "task-1", priority=ROUTINE)
     stats = outer.stats()
-    assert (stats.granted_urgent, stats.granted_routine) == (2, 2)
+    assert (stats.granted_urgent, stats.granted_routine) == (2, 3)
+    assert [r.params["Action"] for r in fake_rtc.received][3] == "UpdateMPUTask"
     assert inner.stats().granted == 0  # the inner client's limiter was bypassed
     assert rtc.client.limiter is inner  # and the caller's client was left as it was
 

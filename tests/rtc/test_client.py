@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import pickle
 import time
+from dataclasses import replace
 
 import pytest
 import requests
@@ -18,10 +19,13 @@ from mpu_operator.rtc.client import (
 from mpu_operator.rtc.codes import ErrorKind
 from mpu_operator.rtc.credentials import Credentials
 from mpu_operator.rtc.errors import RTCError
+from mpu_operator.rtc.params import Watermark
 from mpu_operator.rtc.ratelimit import RateLimiter
 from mpu_operator.rtc.signing import percent_encode
 
 from .fakertc import FORBIDDEN, KEY_ID, LAYOUT, START, STREAM_URL, Answer, FakeRTC, error
+
+LOGO = Watermark("https://img.example.com/logo.png", 0.8, 0.05, 0.1, 0.1, alpha=0.5)
 
 
 def client_for(fake: FakeRTC, **kwargs: object) -> RTCClient:
@@ -80,6 +84,26 @@ def test_status_update_stop(fake_rtc: FakeRTC, creds: Credentials) -> None:
     update = fake_rtc.received[1].params
     assert update["LayoutIds.3"] == "5" and update["UserPanes.2.SourceType"] == "shareScreen"
     assert "StreamURL" not in update
+
+
+def test_update_task_sends_the_whole_update_signed(fake_rtc: FakeRTC, creds: Credentials) -> None:
+    params = replace(START, watermarks=(LOGO,), mix_mode="Single").update_params()
+    fake_rtc.answer(Answer(200, {"RequestId": "R-9"}))
+    assert client_for(fake_rtc).update_mpu_task(creds, "app1", "task-1", params) == "R-9"
+    (sent,) = fake_rtc.received  # the fake checks the v1 signature of everything sent
+    expected = {"Action": "UpdateMPUTask", "AppId": "app1", "TaskId": "task-1",
+                "LayoutIds.3": "5", "SubSpecUsers.2": "bob", "MixMode": "1",
+                "SourceType": "camera", "StreamType": "0",
+                "Watermarks.1.Url": LOGO.url, "Watermarks.1.Alpha": "0.5"}
+    assert {k: sent.params.get(k) for k in expected} == expected
+    assert "StreamURL" not in sent.params and "MediaEncode" not in sent.params
+
+
+def test_update_task_errors_name_the_action(fake_rtc: FakeRTC, creds: Credentials) -> None:
+    fake_rtc.answer(error(404, codes.TASK_NOT_FOUND, "no such task"))
+    err = call_error(client_for(fake_rtc).update_mpu_task, creds, "app1", "gone",
+                     START.update_params())
+    assert err.action == "UpdateMPUTask" and err.code == codes.TASK_NOT_FOUND
 
 
 def test_status_as_string_is_accepted(fake_rtc: FakeRTC, creds: Credentials) -> None:

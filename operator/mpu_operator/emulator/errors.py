@@ -27,6 +27,13 @@ INVALID_BACKGROUND_COLOR = "Request.InvalidBackgroundColor"
 INVALID_USER_PANES = "Request.InvalidUserPanes"
 INVALID_SUB_SPEC_USERS = "Request.InvalidSubSpecUsers"
 INVALID_TASK_PROFILE = "Request.InvalidTaskProfile"
+INVALID_BACKGROUNDS = "Request.InvalidBackgrounds"
+INVALID_WATERMARKS = "Request.InvalidWatermarks"
+INVALID_CLOCK_WIDGETS = "Request.InvalidClockWidgets"
+INVALID_MIX_MODE = "Request.InvalidMixMode"
+INVALID_SOURCE_TYPE = "Request.InvalidSourceType"
+INVALID_STREAM_TYPE = "Request.InvalidStreamType"
+INVALID_PARAMETER = "Request.InvalidParameter"  # a start-only knob (TaskType ...) or a JSON list
 INVALID_VERSION = "InvalidVersion"
 INTERNAL_ERROR = "InternalError"
 

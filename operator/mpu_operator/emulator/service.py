@@ -60,8 +60,7 @@ class Service:
             "StartMPUTask": self._start,
             "GetMPUTaskStatus": self._get_status,
             "UpdateMPULayout": self._update_layout,
-            # Both official SDKs ship UpdateMPUTask, not UpdateMPULayout: serve it the same.
-            "UpdateMPUTask": self._update_layout,
+            "UpdateMPUTask": self._update_task,
             "StopMPUTask": self._stop,
         }
 
@@ -176,6 +175,10 @@ class Service:
     def _update_layout(self, params: Params, request_id: str) -> dict[str, Any]:
         app_id, task_id = validation.task_ref(params)
         self.state.update_layout(app_id, task_id, validation.layout(params))
+        return {"RequestId": request_id}
+
+    def _update_task(self, params: Params, request_id: str) -> dict[str, Any]:
+        self.state.update_task(validation.update_task(params))
         return {"RequestId": request_id}
 
     def _stop(self, params: Params, request_id: str) -> dict[str, Any]:

@@ -27,7 +27,8 @@ from . import errors
 from .clock import Clock, rfc3339
 from .config import EmulatorConfig
 from .errors import ApiError, ControlError
-from .model import Layout, StartSpec
+from .model import Layout, StartSpec, TaskUpdate
+from .overlays import Live
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,10 @@ class Task:
     history: deque[HistoryEntry]
     stopped: Moment | None = None
     cleared: bool = False
+    #: What UpdateMPUTask changes besides the layout; starts as the StartMPUTask's.
+    settings: Live = field(default_factory=Live)
+    sub_spec_users: tuple[str, ...] = ()
+    media_encode: int | None = None  # None: the start's
 
     @property
     def live(self) -> bool:
@@ -83,7 +88,9 @@ class Task:
             "layoutIds": list(layout.layout_ids), "cropMode": layout.crop_mode,
             "backgroundColor": layout.background_color,
             "userPanes": [p.to_json() for p in layout.user_panes],
-            "subSpecUsers": list(spec.sub_spec_users), "mediaEncode": spec.media_encode,
+            "subSpecUsers": list(self.sub_spec_users), **self.settings.to_json(),
+            "mediaEncode": spec.media_encode if self.media_encode is None else self.media_encode,
+            **spec.extras,
             "taskProfile": spec.task_profile, "taskProfileSent": spec.task_profile_sent,
             "startedAt": rfc3339(self.started.wall),
             "stoppedAt": rfc3339(self.stopped.wall) if self.stopped else None,
@@ -208,7 +215,8 @@ class EmulatorState:
         self._check_quota(spec.app_id)
         channel = self._channel(spec.app_id, spec.channel_id)
         status = RemoteStatus.RUNNING if channel.users else RemoteStatus.WAITING
-        task = Task(spec, spec.layout, status, now, deque(maxlen=self.config.history_limit))
+        task = Task(spec, spec.layout, status, now, deque(maxlen=self.config.history_limit),
+                    settings=spec.live, sub_spec_users=spec.sub_spec_users)
         self._records.append(task)
         self._by_id[(spec.app_id, spec.task_id)] = task
         self._by_url[task.key] = task
@@ -297,19 +305,40 @@ class EmulatorState:
         """UpdateMPULayout: only a live task's layout can change; a stopped one is gone."""
         with self._lock:
             self._settle()
-            task = self._task(app_id, task_id)
-            if not task.live:
-                raise ApiError(codes.TASK_NOT_FOUND, 404,
-                               f"task {task_id!r} in app {app_id!r} is not running "
-                               f"(status {int(task.status)}): start a new task")
-            if task.spec.task_profile_sent:
-                problems = catalogue.profile_problems(task.spec.task_profile, layout.layout_ids,
-                                                      task.spec.media_encode)
-                if problems:
-                    raise errors.invalid(errors.INVALID_LAYOUT_IDS,
-                                         "LayoutIds.N: " + "; ".join(problems))
+            task = self._updatable(app_id, task_id, layout)
             task.layout = layout
             return task
+
+    def update_task(self, update: TaskUpdate) -> Task:
+        """UpdateMPUTask: layout, overlays, subscriptions and mix mode of a live task, at
+        once, same TaskId, no interruption (the status is left as it is)."""
+        with self._lock:
+            self._settle()
+            task = self._updatable(update.app_id, update.task_id, update.layout,
+                                   update.media_encode)
+            task.layout, task.settings = update.layout, update.live
+            task.sub_spec_users = update.sub_spec_users
+            if update.media_encode is not None:
+                task.media_encode = update.media_encode
+            return task
+
+    def _updatable(self, app_id: str, task_id: str, layout: Layout,
+                   media_encode: int | None = None) -> Task:
+        """The live task, if the new layout (and encoding) still fit its TaskProfile."""
+        task = self._task(app_id, task_id)
+        if not task.live:
+            raise ApiError(codes.TASK_NOT_FOUND, 404,
+                           f"task {task_id!r} in app {app_id!r} is not running "
+                           f"(status {int(task.status)}): start a new task")
+        if task.spec.task_profile_sent:
+            encode = media_encode if media_encode is not None else (
+                task.media_encode if task.media_encode is not None else task.spec.media_encode)
+            problems = catalogue.profile_problems(task.spec.task_profile, layout.layout_ids,
+                                                  encode)
+            if problems:
+                raise errors.invalid(errors.INVALID_LAYOUT_IDS,
+                                     "LayoutIds.N: " + "; ".join(problems))
+        return task
 
     def stop(self, app_id: str, task_id: str, request_id: str | None = None) -> Task:
         """StopMPUTask: status 3; stopping a task that already stopped changes nothing."""

@@ -15,9 +15,9 @@ from urllib.parse import urlsplit
 from mpu_operator import catalogue
 from mpu_operator.rtc import codes
 
-from . import errors
+from . import errors, overlays
 from .errors import ApiError
-from .model import Layout, Pane, StartSpec
+from .model import Layout, Pane, StartSpec, TaskUpdate
 
 Params = Mapping[str, str]
 
@@ -138,21 +138,25 @@ def layout_ids(params: Params) -> tuple[int, ...]:
     return ids
 
 
-def user_panes(params: Params) -> tuple[Pane, ...]:
+def user_panes(params: Params, *, with_overlays: bool = False) -> tuple[Pane, ...]:
     """``UserPanes.N.*`` (or ``UserPanels.N.*``), pane id as ``PaneId`` or ``PanelId``.
 
-    Only entries carrying a pane field count: the old SDK also emits nested image/text
-    fields under the same prefix, which the emulator does not model.
+    ``with_overlays``: the pane's ``Images.M.*`` and ``Texts.M.*`` are allowed (StartMPUTask,
+    UpdateMPUTask); UpdateMPULayout refuses them, since it cannot carry them.
     """
     code = errors.INVALID_USER_PANES
     fields: dict[int, dict[str, str]] = {}
     for prefix in PANE_PREFIXES:
         for rest, value in indexed(params, prefix).items():
             number, _, name = rest.partition(".")
-            if name not in (*PANE_ID_NAMES, "UserId", "SourceType"):
-                continue
             if not number.isdigit() or not 1 <= int(number) <= catalogue.MAX_USER_PANES:
                 raise errors.invalid(code, f"{prefix}.N: N must be 1..{catalogue.MAX_USER_PANES}.")
+            if name.startswith(("Images.", "Texts.")) and not with_overlays:
+                raise errors.invalid(code, f"{prefix}.{rest}: UpdateMPULayout does not carry "
+                                           f"pane images or texts; UpdateMPUTask does.")
+            if name not in (*PANE_ID_NAMES, "UserId", "SourceType", "SegmentType") and \
+                    not name.startswith(("Images.", "Texts.")):
+                raise errors.invalid(code, f"{prefix}.{rest} is not a pane parameter.")
             fields.setdefault(int(number), {})["PaneId" if name in PANE_ID_NAMES else name] = value
     panes = [_pane(n, f) for n, f in sorted(fields.items())]
     pane_ids = [p.pane_id for p in panes]
@@ -177,16 +181,23 @@ def _pane(number: int, fields: dict[str, str]) -> Pane:
     if source not in SOURCE_TYPES:
         raise errors.invalid(code, f"UserPanes.{number}.SourceType must be one of "
                                    f"{', '.join(SOURCE_TYPES)}.")
-    return Pane(pane_id, user, source)
+    segment = None
+    if fields.get("SegmentType"):
+        segment = _integer(fields, "SegmentType", code, 0, None)
+    images, texts = overlays.pane_overlays(number, fields)
+    return Pane(pane_id, user, source, images, texts, segment)
 
 
-def layout(params: Params) -> Layout:
-    """LayoutIds, CropMode, BackgroundColor and UserPanes; absent optionals take defaults."""
-    ids = layout_ids(params)
+def layout(params: Params, *, with_overlays: bool = False, required: bool = True) -> Layout:
+    """LayoutIds, CropMode, BackgroundColor and UserPanes; absent optionals take defaults.
+
+    ``required=False`` (a Single task) lets LayoutIds be absent: nothing is mixed.
+    """
+    ids = layout_ids(params) if required or indexed(params, "LayoutIds") else ()
     crop = _integer(params, "CropMode", errors.INVALID_CROP_MODE, 0, 2, default=2)
     color = _integer(params, "BackgroundColor", errors.INVALID_BACKGROUND_COLOR, 0,
                      MAX_BACKGROUND_COLOR, default=0)
-    return Layout(ids, crop, color, user_panes(params))
+    return Layout(ids, crop, color, user_panes(params, with_overlays=with_overlays))
 
 
 def media_encode(params: Params) -> int:
@@ -213,15 +224,32 @@ def task_profile(params: Params, layout_: Layout, encode: int) -> tuple[str, boo
     return value, True
 
 
-def start(params: Params) -> StartSpec:
-    """Every StartMPUTask check, in the order the parameters appear in the reference."""
+def _mixes(params: Params) -> bool:
+    return overlays.mix_mode(params) == 0
+
+
+def start(raw: Params) -> StartSpec:
+    """Every StartMPUTask check, in the order the parameters appear in the reference, then
+    the newer ones (:mod:`.overlays`); either wire form."""
+    params = overlays.normalise(raw)
     app, channel, task = app_id(params), channel_id(params), task_id(params)
     url = stream_url(params)
-    layout_ = layout(params)
+    layout_ = layout(params, with_overlays=True, required=_mixes(params))
     encode = media_encode(params)
     users = sub_spec_users(params)
     profile, sent = task_profile(params, layout_, encode)
-    return StartSpec(app, channel, task, url, layout_, encode, profile, sent, users)
+    return StartSpec(app, channel, task, url, layout_, encode, profile, sent, users,
+                     overlays.live(params), overlays.start_extras(params))
+
+
+def update_task(raw: Params) -> TaskUpdate:
+    """UpdateMPUTask: the whole new value of everything it carries (absent lists are empty,
+    absent scalars their defaults), as one StartMPUTask would set it."""
+    params = overlays.normalise(raw)
+    app, task = task_ref(params)
+    layout_ = layout(params, with_overlays=True, required=_mixes(params))
+    encode = media_encode(params) if _present(params, "MediaEncode") is not None else None
+    return TaskUpdate(app, task, layout_, sub_spec_users(params), overlays.live(params), encode)
 
 
 def task_ref(params: Params) -> tuple[str, str]:

@@ -1,4 +1,4 @@
-"""The four MPU actions over the RPC-style OpenAPI, as typed methods.
+"""The MPU actions over the RPC-style OpenAPI, as typed methods.
 
 Deliberately small: sign (v1, :mod:`.signing`), POST the parameters form-encoded (what
 the official SDKs send), turn every failure into one :class:`~.errors.RTCError` with a
@@ -28,7 +28,7 @@ from mpu_operator.catalogue import status_meaning
 from mpu_operator.rtc import errors
 from mpu_operator.rtc.credentials import Credentials
 from mpu_operator.rtc.errors import RTCError
-from mpu_operator.rtc.params import API_VERSION, LayoutParams, StartParams
+from mpu_operator.rtc.params import API_VERSION, LayoutParams, StartParams, UpdateTaskParams
 from mpu_operator.rtc.ratelimit import ROUTINE, URGENT, RateLimiter
 from mpu_operator.rtc.signing import signed_params
 
@@ -39,6 +39,7 @@ USER_AGENT = f"mpu-operator/{__version__}"
 START = "StartMPUTask"
 STATUS = "GetMPUTaskStatus"
 UPDATE = "UpdateMPULayout"
+UPDATE_TASK = "UpdateMPUTask"
 STOP = "StopMPUTask"
 
 # A 2xx body may carry a Code; these spell success, any other is an error.
@@ -132,6 +133,16 @@ class RTCClient:
         query = {"AppId": app_id, "TaskId": task_id, **layout.to_query()}
         return _request_id(self._call(call, creds, query, priority))
 
+    def update_mpu_task(
+        self, creds: Credentials, app_id: str, task_id: str, params: UpdateTaskParams, *,
+        priority: int = URGENT,
+    ) -> str:
+        """Change overlays, subscriptions, mix mode and layout of a live task at once (same
+        TaskId, no interruption). Sends the whole :class:`UpdateTaskParams`."""
+        call = _Call(UPDATE_TASK, app_id, task_id)
+        query = {"AppId": app_id, "TaskId": task_id, **params.to_query()}
+        return _request_id(self._call(call, creds, query, priority))
+
     def stop_mpu_task(
         self, creds: Credentials, app_id: str, task_id: str, *, priority: int = URGENT
     ) -> str:
@@ -192,7 +203,7 @@ class RTCClient:
 
 
 class AsyncRTCClient:
-    """The same four calls for asyncio: wait for the limiter on the loop, then run the
+    """The same calls for asyncio: wait for the limiter on the loop, then run the
     HTTP call in a worker thread (``asyncio.to_thread``) with the inner limiter bypassed.
 
     Cancelling a call stops the wait, not a request already sent: the service may still
@@ -227,6 +238,14 @@ class AsyncRTCClient:
         await self._turn(priority)
         return await asyncio.to_thread(
             self._inner.update_mpu_layout, creds, app_id, task_id, layout)
+
+    async def update_mpu_task(
+        self, creds: Credentials, app_id: str, task_id: str, params: UpdateTaskParams, *,
+        priority: int = URGENT,
+    ) -> str:
+        await self._turn(priority)
+        return await asyncio.to_thread(
+            self._inner.update_mpu_task, creds, app_id, task_id, params)
 
     async def stop_mpu_task(
         self, creds: Credentials, app_id: str, task_id: str, *, priority: int = URGENT
