@@ -16,15 +16,16 @@ from tests.soak import Options, soak
 pytestmark = pytest.mark.integration
 
 SEED = 1
-#: Known operator bug (reported with the soak branch): an MPUTask deleted while its start
-#: is unconfirmed (state Starting, retryStart) finishes with the ledger still holding its
-#: URL as *active*; ``Ledger.prune`` only forgets inactive uses, so a re-created MPUTask of
-#: the same name and URL waits ``StreamURLInUse`` (naming itself) until the operator
-#: restarts. Only this convergence failure is tolerated; every record check stays strict.
+#: The issue's bound. Not 30: a start written ahead and killed before it was sent, then
+#: made stale by an edit of an immutable field, is rightly watched for the whole 30 s
+#: unknown-start window before its successor starts (seen once in CI at 30).
+CONVERGE_SECONDS = 60
+
+
 def test_small_soak_keeps_every_rule(tmp_path: Path) -> None:
     lines: list[str] = []
     summary = soak(Options(tasks=20, kills=2, seconds=10, seed=SEED, apps=2,
-                           converge_seconds=30, work=tmp_path, out=lines.append))
+                           converge_seconds=CONVERGE_SECONDS, work=tmp_path, out=lines.append))
     report = "\n".join([*lines, summary.line()])
     assert summary.kills >= 2, report
     assert (summary.url_violations, summary.duplicates, summary.leaks,
