@@ -26,6 +26,8 @@ CREATE = "CreateMPULayout"
 MODIFY = "ModifyMPULayout"
 DELETE = "DeleteMPULayout"
 DESCRIBE = "DescribeMPULayoutInfoList"
+#: Ours (undocumented by the service): the layout does not exist in the app.
+LAYOUT_NOT_FOUND = "Request.NoLayout"
 #: The service's page size limit is not documented; its default is 10. We ask for more.
 PAGE_SIZE = 50
 __all__ = ["AsyncLayoutClient", "LayoutInfo", "LayoutPane", "MPULayoutParams"]
