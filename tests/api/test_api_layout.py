@@ -159,10 +159,19 @@ def test_the_sample_is_valid_and_admitted() -> None:
 
 
 def test_validate_judges_both_kinds(tmp_path: Path) -> None:
-    bad = copy.deepcopy(yaml.safe_load(SAMPLE.read_text()))
-    bad["spec"]["audioMixCount"] = 9
-    (tmp_path / "l.yaml").write_text(yaml.safe_dump(bad))
+    bad = SAMPLE.read_text().replace("audioMixCount: 3", "audioMixCount: 9")
+    (tmp_path / "l.yaml").write_text(bad)
     out = io.StringIO()
     assert validate_main([str(tmp_path / "l.yaml"), str(SAMPLE)], out) == 1
     assert out.getvalue().splitlines() == [
         f"{tmp_path / 'l.yaml'}: default/stage: spec.audioMixCount: must be at most 6"]
+
+
+def test_validate_reads_a_bare_y_as_kubectl_does(tmp_path: Path) -> None:
+    """kubectl (YAML 1.1) turns an unquoted ``y:`` key into ``true``; validate must not
+    pass what the apiserver then refuses."""
+    text = SAMPLE.read_text().replace('"y"', "y")
+    (tmp_path / "l.yaml").write_text(text)
+    out = io.StringIO()
+    assert validate_main([str(tmp_path / "l.yaml")], out) == 1
+    assert "spec.panes[0].y: required" in out.getvalue()

@@ -3,8 +3,9 @@ the status round trip. Pure: no servers, no clock."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -92,7 +93,12 @@ def test_the_write_ahead_then_the_answer() -> None:
     assert done == cl.Recorded(layout_id=7, layout_name="n2", app_id="app2", applied_hash="h")
 
 
+def test_the_write_ahead_forgets_an_old_id() -> None:
+    assert cl.before_create(MADE, cl.Create("app", "n")).layout_id is None
+
+
 def test_found_and_not_found() -> None:
+    assert cl.found(MADE, None).layout_id is None
     failing = replace(WRITTEN_AHEAD, failures=1, error="e", retry_at=LATER, applied_hash="x")
     assert cl.found(failing, 9) == replace(WRITTEN_AHEAD, layout_id=9)
     assert cl.found(failing, None) == cl.Recorded(app_id="app")
@@ -163,6 +169,7 @@ def test_used_by() -> None:
     many = [f"t{i}" for i in range(12)]
     assert cl.used_by(many) == "MPUTasks " + ", ".join(many[:10]) + " and 2 more"
     assert cl.used_by(many[:10]) == "MPUTasks " + ", ".join(many[:10])
+    assert cl.used_by(many[:11]) == "MPUTasks " + ", ".join(many[:10]) + " and 1 more"
 
 
 def test_status_round_trip() -> None:
@@ -174,7 +181,8 @@ def test_status_round_trip() -> None:
 
 @pytest.mark.parametrize("junk", [
     None, [], {"layoutId": "7"}, {"layoutId": True}, {"layoutId": 0}, {"layoutId": -3},
-    {"failures": "2"}, {"failures": False}, {"layoutName": ""}, {"layoutName": 5},
+    {"failures": "2"}, {"failures": False}, {"failures": True}, {"failures": -3},
+    {"layoutName": ""}, {"layoutName": 5},
     {"retryAt": "soon"}, {"retryAt": 5}, {"appId": ["x"]}])
 def test_junk_status_reads_as_nothing(junk: Any) -> None:
     assert cl.record_from_status(junk) == cl.Recorded()
@@ -185,6 +193,34 @@ def test_status_reads_good_values() -> None:
                                   "appliedHash": "h", "error": "e"})
     assert read == cl.Recorded(layout_id=5, failures=1, retry_at=LATER, applied_hash="h",
                                error="e")
+
+
+def test_status_times_keep_their_zone() -> None:
+    read = cl.record_from_status({"retryAt": "2026-01-01T20:00:30+08:00"})
+    assert read.retry_at == LATER and read.retry_at.utcoffset() == timedelta(hours=8)
+    assert cl.record_from_status({"retryAt": "2026-01-01T12:00:30Z"}).retry_at == LATER
+
+
+def test_status_times_are_written_in_utc_whatever_the_local_zone(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    time.tzset()
+    try:
+        east = NOW.astimezone(timezone(timedelta(hours=8)))
+        status = cl.render(replace(MADE, retry_at=east), None, (), generation=1,
+                           previous=None, now=east)
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    assert status["retryAt"] == "2026-01-01T12:00:00Z"
+    assert status["conditions"][0]["lastTransitionTime"] == "2026-01-01T12:00:00Z"
+
+
+def test_in_use_keeps_its_transition_time() -> None:
+    first = cl.render(MADE, None, ("a",), generation=1, previous=None, now=NOW)
+    again = cl.render(MADE, None, ("a", "b"), generation=1, previous=first, now=LATER)
+    assert again["conditions"][1]["lastTransitionTime"] == "2026-01-01T12:00:00Z"
+    assert again["conditions"][1]["message"] == "used by MPUTasks a, b"
 
 
 def test_render() -> None:

@@ -93,6 +93,13 @@ _Loader.yaml_implicit_resolvers = {
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
+# kubectl's YAML 1.1 also reads a bare y/Y/n/N as a boolean (PyYAML does not): an
+# MPULayout pane's unquoted ``y:`` key reaches the apiserver as ``true``, so judge it so.
+_Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:y|Y|n|N)$"),
+                              list("yYnN"))
+_Loader.add_constructor("tag:yaml.org,2002:bool", lambda loader, node: (
+    node.value in ("y", "Y") if node.value in ("y", "Y", "n", "N")
+    else yaml.SafeLoader.construct_yaml_bool(loader, node)))
 
 
 class _Unreadable(Exception):

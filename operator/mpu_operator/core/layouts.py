@@ -220,6 +220,8 @@ def retry_after(failures: int) -> timedelta:
     """Back-off after ``failures`` failed calls in a row: 2 s, 4 s, 8 s ... 300 s."""
     if failures <= 0:
         return timedelta(0)
+    # The exponent is capped (any cap past the 300 s ceiling is the same): 2 ** 10**6 would
+    # overflow the float multiplication.
     seconds = FIRST_RETRY_SECONDS * 2 ** min(failures - 1, 16)
     return timedelta(seconds=min(seconds, MAX_RETRY_SECONDS))
 
@@ -240,7 +242,7 @@ def service_name(namespace: str, name: str, uid: str) -> str:
 
 def params_hash(query: Mapping[str, str]) -> str:
     """A digest of the parameters Create/Modify send: equal exactly when they are."""
-    text = json.dumps(sorted(query.items()), separators=(",", ":"))
+    text = json.dumps(sorted(query.items()))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -296,7 +298,7 @@ def _time(value: object) -> datetime | None:
     if not isinstance(value, str) or not value:
         return None
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(value)  # 3.11+: reads the "Z" _iso writes
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
