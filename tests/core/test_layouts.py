@@ -252,3 +252,30 @@ def test_render_while_a_call_is_under_way() -> None:
                           previous={"conditions": ["junk", {"type": "Ready"}]}, now=NOW)
     assert modifying["conditions"][0]["reason"] == cl.MODIFYING
     assert modifying["conditions"][0]["message"] == "working"
+
+
+def test_refs_resolve_in_their_own_namespace_only() -> None:
+    known = {("a", "stage"): cl.KnownLayout(10001, 3, True),
+             ("a", "wip"): cl.KnownLayout(None, 2, False),
+             ("a", "stale"): cl.KnownLayout(10002, 4, False),
+             ("b", "secret"): cl.KnownLayout(10003, 9, True)}
+    got = cl.resolve_refs("a", ["stage", "wip", "stale", "secret", "nope"], known)
+    assert got == cl.ResolvedRefs((10001,), {10001: 3}, ("wip", "stale"), ("secret", "nope"))
+    assert cl.resolve_refs("b", ["secret", "stage"], known) == cl.ResolvedRefs(
+        (10003,), {10003: 9}, (), ("stage",))
+
+
+@pytest.mark.parametrize(("body", "expected"), [
+    ({"spec": {"panes": [{}, {}]}, "status": {"layoutId": 7, "conditions": [
+        {"type": "InUse", "status": "True"}, {"type": "Ready", "status": "True"}]}},
+     cl.KnownLayout(7, 2, True)),
+    ({"spec": {"panes": [{}]}, "status": {"layoutId": 7, "conditions": [
+        {"type": "Ready", "status": "False"}, {"type": "InUse", "status": "True"}]}},
+     cl.KnownLayout(7, 1, False)),
+    ({"spec": {"panes": "x"}, "status": {"conditions": "junk"}}, cl.KnownLayout(None, 0, False)),
+    ({"spec": [], "status": None}, cl.KnownLayout(None, 0, False)),
+    ({"status": {"conditions": ["junk", {"type": "Ready", "status": "True"}]}},
+     cl.KnownLayout(None, 0, True)),
+])
+def test_known_layout(body: dict[str, Any], expected: cl.KnownLayout) -> None:
+    assert cl.known_layout(body) == expected

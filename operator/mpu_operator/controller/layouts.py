@@ -283,3 +283,10 @@ def _key(body: Mapping[str, Any]) -> tuple[str, str]:
     return str(meta.get("namespace") or ""), str(meta.get("name") or "")
 
 
+
+
+@kopf.index(GROUP, VERSION, LAYOUTS, registry=registry)
+def mpu_layouts(body: kopf.Body, **_: Any) -> dict[tuple[str, str], cl.KnownLayout]:
+    """(namespace, name) -> what the MPULayout offers its namespace's MPUTasks (id, pane
+    count, Ready): for resolving ``layout.layoutRefs`` with :func:`cl.resolve_refs`."""
+    return {_key(body): cl.known_layout(body)}

@@ -353,3 +353,58 @@ def _condition(old: Mapping[str, Any] | None, kind: str, true: bool, reason: str
     return {"type": kind, "status": status, "reason": reason, "message": message,
             "observedGeneration": generation,
             "lastTransitionTime": since or _iso(now)}
+
+
+# -- for MPUTasks that refer to layouts (the integration step) ----------------------------
+
+
+@dataclass(frozen=True)
+class KnownLayout:
+    """An MPULayout as an MPUTask of its namespace may use it."""
+
+    layout_id: int | None  # None until created
+    panes: int
+    ready: bool
+
+
+@dataclass(frozen=True)
+class ResolvedRefs:
+    layout_ids: tuple[int, ...]  # in the order of the refs
+    pane_counts: dict[int, int]  # layout id -> its pane count, for the pane-count rules
+    not_ready: tuple[str, ...]  # refs to MPULayouts not created (or not in sync) yet
+    missing: tuple[str, ...]  # refs to no MPULayout of the namespace
+
+
+def resolve_refs(namespace: str, names: Sequence[str],
+                 known: Mapping[tuple[str, str], KnownLayout]) -> ResolvedRefs:
+    """An MPUTask's ``layoutRefs`` -> layout ids and pane counts, looked up in its own
+    namespace only (``known`` is keyed by (namespace, name)): a layout of another
+    namespace is as missing as one that does not exist."""
+    ids: list[int] = []
+    panes: dict[int, int] = {}
+    not_ready: list[str] = []
+    missing: list[str] = []
+    for name in names:
+        layout = known.get((namespace, name))
+        if layout is None:
+            missing.append(name)
+        elif layout.layout_id is None or not layout.ready:
+            not_ready.append(name)
+        else:
+            ids.append(layout.layout_id)
+            panes[layout.layout_id] = layout.panes
+    return ResolvedRefs(tuple(ids), panes, tuple(not_ready), tuple(missing))
+
+
+def known_layout(body: Mapping[str, Any]) -> KnownLayout:
+    """What an MPULayout object offers to MPUTasks: its id, its spec's pane count, and
+    whether its Ready condition is True (the service carries the current panes)."""
+    status, spec = body.get("status"), body.get("spec")
+    status = status if isinstance(status, Mapping) else {}
+    panes = spec.get("panes") if isinstance(spec, Mapping) else None
+    conditions = status.get("conditions")
+    ready = isinstance(conditions, list) and any(
+        isinstance(c, Mapping) and c.get("type") == READY and c.get("status") == "True"
+        for c in conditions)
+    return KnownLayout(record_from_status(status).layout_id,
+                       len(panes) if isinstance(panes, list) else 0, ready)
