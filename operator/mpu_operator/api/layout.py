@@ -148,8 +148,11 @@ class MPULayoutStatus(_Model):
                                description="The application the layout was created in.")
     applied_hash: str | None = Field(default=None, alias="appliedHash",
                                      description="Digest of the parameters last sent.")
-    updated_at: datetime | None = Field(default=None, alias="updatedAt",
-                                        description="When the service last accepted a change.")
+    failures: int | None = Field(default=None,
+                                 description="Calls that failed in a row (0 after a success).")
+    error: str | None = Field(default=None, description="The last failed call and its code.")
+    retry_at: datetime | None = Field(default=None, alias="retryAt",
+                                      description="When the next call is due after a failure.")
     conditions: list[Condition] | None = Field(
         default=None,
         json_schema_extra={"x-kubernetes-list-type": "map",
