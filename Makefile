@@ -29,8 +29,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check operator tests
 	$(BIN)/mypy
 
-crd: $(STAMP)  ## regenerate crds/mputask.yaml from the spec model
-	$(BIN)/mpu-operator crd > crds/mputask.yaml
+crd: $(STAMP)  ## regenerate crds/mputask.yaml and crds/mpulayout.yaml from the models
+	$(BIN)/python -c "from mpu_operator.api import crd; print(crd.render_yaml(), end='')" > crds/mputask.yaml
+	$(BIN)/python -c "from mpu_operator.api import layout_crd; print(layout_crd.render_yaml(), end='')" > crds/mpulayout.yaml
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench

@@ -25,9 +25,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--liveness", default=None, metavar="URL",
                      help="serve a liveness probe, e.g. http://0.0.0.0:8080/healthz")
 
-    sub.add_parser("crd", help="print the MPUTask CustomResourceDefinition (YAML)")
+    sub.add_parser("crd", help="print the MPUTask and MPULayout CustomResourceDefinitions "
+                              "(one YAML stream)")
 
-    validate = sub.add_parser("validate", help="validate MPUTask manifests offline")
+    validate = sub.add_parser("validate", help="validate MPUTask and MPULayout manifests "
+                                                "offline")
     validate.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
 
     emu = sub.add_parser("emulator", help="serve the RTC MPU API emulator")
@@ -59,9 +61,9 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "crd":
-        from mpu_operator.api.crd import render_yaml
+        from mpu_operator.api.crd import render_all
 
-        sys.stdout.write(render_yaml())
+        sys.stdout.write(render_all())
         return 0
     if args.command == "validate":
         from mpu_operator.api.validate import main as validate_main

@@ -27,6 +27,9 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("mpu-operator.io", "mputasks"): frozenset({"list", "watch", "patch"}),
     ("mpu-operator.io", "mputasks/status"): frozenset({"patch"}),
     ("mpu-operator.io", "mputasks/finalizers"): frozenset({"update"}),
+    ("mpu-operator.io", "mpulayouts"): frozenset({"list", "watch", "patch"}),
+    ("mpu-operator.io", "mpulayouts/status"): frozenset({"patch"}),
+    ("mpu-operator.io", "mpulayouts/finalizers"): frozenset({"update"}),
     ("", "secrets"): frozenset({"get"}),
     ("", "events"): frozenset({"create", "patch"}),
     ("apiextensions.k8s.io", "customresourcedefinitions"): frozenset({"list", "watch"}),
@@ -38,7 +41,8 @@ LEASE_VERBS = ("get", "create", "update")
 
 #: Resources that reach into a tenant's namespace: never granted cluster-wide when namespaced.
 TENANT_RESOURCES = {("", "secrets"), ("mpu-operator.io", "mputasks"),
-                    ("mpu-operator.io", "mputasks/status")}
+                    ("mpu-operator.io", "mputasks/status"), ("mpu-operator.io", "mpulayouts"),
+                    ("mpu-operator.io", "mpulayouts/status")}
 
 
 @dataclass(frozen=True)
@@ -168,6 +172,8 @@ def namespaced_problems(docs: Iterable[Doc]) -> list[str]:
     for group, resource, verb in (("", "secrets", "get"),
                                   ("mpu-operator.io", "mputasks", "watch"),
                                   ("mpu-operator.io", "mputasks/status", "patch"),
+                                  ("mpu-operator.io", "mpulayouts", "watch"),
+                                  ("mpu-operator.io", "mpulayouts/status", "patch"),
                                   ("", "events", "create")):
         granted = reach(docs, group, resource, verb)
         if "*" in granted:
@@ -221,7 +227,9 @@ def clusterwide_problems(docs: Iterable[Doc]) -> list[str]:
     if s.default_credentials is None:
         problems.append(f"{CREDS_ENV} is not set: set it (even to '*') so it is visible")
     for group, resource, verb in (("", "secrets", "get"),
-                                  ("mpu-operator.io", "mputasks", "watch")):
+                                  ("mpu-operator.io", "mputasks", "watch"),
+                                  ("mpu-operator.io", "mpulayouts", "watch"),
+                                  ("mpu-operator.io", "mpulayouts/status", "patch")):
         if reach(docs, group, resource, verb) != {"*"}:
             problems.append(f"{verb} {resource} is not granted cluster-wide")
     return problems

@@ -89,6 +89,12 @@ def _mutations() -> dict[str, Callable[[list[dict[str, Any]]], None]]:
                            if d["metadata"]["name"] == "mpu-operator")
         tenant_role["rules"][3]["verbs"].append("list")
 
+    def layouts_not_granted(docs: list[dict[str, Any]]) -> None:
+        tenant_role = next(d for d in checks.of_kind(docs, "Role")
+                           if d["metadata"]["name"] == "mpu-operator")
+        tenant_role["rules"] = [r for r in tenant_role["rules"]
+                                if not any(x.startswith("mpulayouts") for x in r["resources"])]
+
     def env_names_unwatched(docs: list[dict[str, Any]]) -> None:
         _env(docs)["value"] = "tenant-a,tenant-b,other-team"
 
@@ -129,6 +135,7 @@ def _mutations() -> dict[str, Callable[[list[dict[str, Any]]], None]]:
         _env(docs, "POD_NAME")["value"] = "operator"
 
     return {f.__name__: f for f in (cluster_secrets, wildcard_verbs, list_secrets,
+                                    layouts_not_granted,
                                     env_names_unwatched, env_star, watched_without_role,
                                     role_without_watch, all_namespaces, foreign_subject,
                                     cluster_leases, no_lease_role, two_replicas_no_election,

@@ -101,3 +101,14 @@ def test_a_bad_manifest_is_refused_naming_the_field(kubectl: Kubectl, ns: str) -
     assert 'MPUTask "bad" is invalid' in done.stderr, done.stderr  # kubectl's wording
     assert "spec.channelId" in done.stderr and "spec.layout.cropMode" in done.stderr
     assert kubectl("get", "mpu", "-n", ns, "-o", "name").stdout == ""
+
+
+def test_get_mpul_shows_the_layout_id(kubectl: Kubectl, ns: str) -> None:
+    out = kubectl("apply", "-n", ns, "-f", str(SAMPLES / "mpulayout.yaml")).stdout
+    assert "mpulayout.mpu-operator.io/stage created" in out
+    kubectl("wait", "-n", ns, "--for=condition=Ready", "mpul/stage", "--timeout=30s")
+    header, row = kubectl("get", "mpul", "-n", ns).stdout.splitlines()
+    assert header.split() == ["NAME", "LAYOUTID", "READY", "AGE"]
+    name, layout_id, ready, _ = row.split()
+    assert (name, ready) == ("stage", "True") and int(layout_id) >= 10001
+    kubectl("delete", "-n", ns, "mpul/stage", "--timeout=30s")

@@ -98,3 +98,10 @@ def render_yaml() -> str:
     body = yaml.dump(build_crd(), Dumper=_Dumper, sort_keys=False, default_flow_style=False,
                      allow_unicode=True, width=1_000_000)
     return HEADER + body
+
+
+def render_all() -> str:
+    """Every CRD of the operator (MPUTask, MPULayout), one YAML stream: ``mpu-operator crd``."""
+    from mpu_operator.api import layout_crd  # it imports this module
+
+    return render_yaml() + "---\n" + layout_crd.render_yaml()

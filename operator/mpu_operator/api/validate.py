@@ -1,8 +1,9 @@
 """``mpu-operator validate PATH...``: judge MPUTask manifests offline, as the operator would.
 
 Made for GitOps pipelines: it reads files and folders (``*.yaml``, ``*.yml``, ``*.json``,
-multi-document YAML, ``kind: List``), skips everything that is not an MPUTask, and runs
-exactly the operator's rules (:func:`~mpu_operator.api.spec.parse_spec`). One line per
+multi-document YAML, ``kind: List``), skips everything that is not an MPUTask or an
+MPULayout, and runs exactly the operator's rules (:func:`~mpu_operator.api.spec.parse_spec`,
+:func:`~mpu_operator.api.layout.parse_layout_spec`). One line per
 problem, grep-able and stable::
 
     FILE: NAMESPACE/NAME: FIELD: RULE
@@ -28,7 +29,7 @@ import json
 import os
 import re
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,8 @@ from typing import Any, TextIO
 
 import yaml
 
+from mpu_operator.api.layout import KIND as LAYOUT_KIND
+from mpu_operator.api.layout import parse_layout_spec
 from mpu_operator.api.problems import (
     NAMESPACE_PATTERN,
     OBJECT_NAME_PATTERN,
@@ -47,6 +50,8 @@ from mpu_operator.api.spec import parse_spec
 
 API_VERSION = "mpu-operator.io/v1alpha1"  # crd.API_VERSION, not imported: crd builds schemas
 KIND = "MPUTask"
+#: The kinds judged, each by the parser the operator uses for it.
+PARSERS: dict[str, Callable[[Any], Any]] = {KIND: parse_spec, LAYOUT_KIND: parse_layout_spec}
 SUFFIXES = (".yaml", ".yml", ".json")
 DEFAULT_NAMESPACE = "default"
 
@@ -165,7 +170,7 @@ def check_file(path: Path) -> Iterator[Finding]:
             yield doc
             continue
         for obj in _objects(doc):
-            if isinstance(obj, dict) and obj.get("kind") == KIND:
+            if isinstance(obj, dict) and obj.get("kind") in PARSERS:
                 yield from _check_object(path, index, obj)
 
 
@@ -396,7 +401,7 @@ def _check_object(path: Path, index: int, obj: dict[str, Any]) -> Iterator[Findi
     if spec is None:
         yield Finding(f"{who}: spec: required")
         return
-    result = parse_spec(spec)
+    result = PARSERS[obj["kind"]](spec)
     for problem in result.errors:
         yield Finding(f"{who}: {_in_spec(problem)}")
     for problem in result.warnings:

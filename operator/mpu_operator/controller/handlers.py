@@ -29,7 +29,7 @@ from mpu_operator.rtc.ratelimit import RateLimiter
 
 FINALIZER = f"{GROUP}/finalizer"
 logger = logging.getLogger(__name__)
-registry = kopf.OperatorRegistry()
+registry: kopf.OperatorRegistry = kopf.OperatorRegistry()
 _started_at = datetime.now(UTC)
 #: MPU_SHARD of this process (set at start-up); None: it drives every MPUTask.
 _shard: Shard | None = None
@@ -221,3 +221,7 @@ async def finalize(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger,
     # kopf keeps this text in a progress annotation: scrubbed like any log line.
     raise kopf.TemporaryError(logsafety.scrub(action.message),
                               delay=min(delay, ctx.config.timing.fast_poll * 5))
+
+
+# MPULayout's handlers, on this registry (they import this module, so: last).
+from mpu_operator.controller import layouts as _layouts  # noqa: E402,F401

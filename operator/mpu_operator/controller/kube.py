@@ -107,12 +107,14 @@ class Kube:
         self._secret_ttl = secret_ttl
         self._secrets: dict[tuple[str, str], _Cached] = {}
 
-    async def patch_status(self, namespace: str, name: str, status: Mapping[str, Any]) -> None:
-        """Merge-patch ``status``; an object that is already gone is not an error."""
+    async def patch_status(self, namespace: str, name: str, status: Mapping[str, Any],
+                           plural: str = PLURAL) -> None:
+        """Merge-patch ``status`` (of an MPUTask, or of ``plural``); an object that is
+        already gone is not an error."""
         try:
             await asyncio.to_thread(
                 self._custom.patch_namespaced_custom_object_status, GROUP, VERSION,
-                namespace, PLURAL, name, {"status": dict(status)}, _content_type=MERGE_PATCH)
+                namespace, plural, name, {"status": dict(status)}, _content_type=MERGE_PATCH)
         except kubernetes.client.ApiException as exc:
             if exc.status != 404:
                 raise

@@ -120,6 +120,10 @@ async def tasks(request: web.Request) -> web.Response:
     return _ok({"tasks": _service(request).state.tasks_json(app_id)})
 
 
+async def layouts(request: web.Request) -> web.Response:
+    return _ok({"layouts": _service(request).layouts.to_json(request.query.get("appId"))})
+
+
 async def stats(request: web.Request) -> web.Response:
     service = _service(request)
     payload = {**service.stats.to_json(), **service.state.counters_json(),
@@ -150,6 +154,7 @@ def routes() -> list[web.RouteDef]:
         web.get(PREFIX + "/random-faults", get_random_faults),
         web.delete(PREFIX + "/random-faults", clear_random_faults),
         web.get(PREFIX + "/tasks", tasks),
+        web.get(PREFIX + "/layouts", layouts),
         web.get(PREFIX + "/stats", stats),
         web.post(PREFIX + "/reset", reset),
         web.get(PREFIX + "/health", health),

@@ -145,6 +145,9 @@ class EmulatorServer:
     async def tasks(self) -> list[dict[str, Any]]:
         return list((await self.control("GET", _path("tasks")))["tasks"])
 
+    async def layouts(self) -> list[dict[str, Any]]:
+        return list((await self.control("GET", _path("layouts")))["layouts"])
+
     async def stats(self) -> dict[str, Any]:
         result: dict[str, Any] = await self.control("GET", _path("stats"))
         return result
@@ -273,6 +276,10 @@ class EmulatorThread:
 
     def tasks(self) -> list[dict[str, Any]]:
         return list(self.control("GET", _path("tasks"))["tasks"])
+
+    def layouts(self) -> list[dict[str, Any]]:
+        """Every custom layout (``GET /_emulator/layouts``)."""
+        return list(self.control("GET", _path("layouts"))["layouts"])
 
     def task(self, task_id: str, app: str | None = None) -> dict[str, Any]:
         """The latest record of ``task_id`` (KeyError if none)."""

@@ -84,7 +84,8 @@ def banner(config: EmulatorConfig, port: int) -> str:
         shown = secret if DEFAULT_CREDENTIALS.get(key_id) == secret else "(secret not shown)"
         lines.append(f"  credential: {key_id}:{shown}")
     lines.append(f"  control API: http://{config.host}:{port}/_emulator/ "
-                 f"(tasks, stats, faults, reset, apps/{{app}}/channels/{{channel}}/users/{{user}})")
+                 f"(tasks, layouts, stats, faults, reset, "
+                 f"apps/{{app}}/channels/{{channel}}/users/{{user}})")
     settings = {k: v for k, v in config.public().items() if k != "credentials"}
     lines.append("  settings: " + ", ".join(f"{k}={v}" for k, v in settings.items()))
     return "\n".join(lines)

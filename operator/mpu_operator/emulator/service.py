@@ -20,7 +20,7 @@ from typing import Any
 
 from mpu_operator.rtc import codes
 
-from . import errors, validation
+from . import errors, layouts, validation
 from .auth import Authenticator, Verified
 from .clock import Clock, SystemClock
 from .config import EmulatorConfig
@@ -63,6 +63,8 @@ class Service:
             "UpdateMPUTask": self._update_task,
             "StopMPUTask": self._stop,
         }
+        self.layouts = layouts.LayoutBook()  # custom layouts: emulator/layouts.py
+        self._actions.update(layouts.actions(self.layouts))
 
     @property
     def actions(self) -> tuple[str, ...]:
@@ -71,6 +73,7 @@ class Service:
     def reset(self) -> None:
         """Forget tasks, channels, counters, faults, nonces and the rate window."""
         self.state.reset()
+        self.layouts.reset()
         self.stats.reset()
         self.faults.clear()
         self.faults.random = None
@@ -165,7 +168,9 @@ class Service:
     # -- the actions ---------------------------------------------------------------------
 
     def _start(self, params: Params, request_id: str) -> dict[str, Any]:
-        self.state.start(validation.start(params), request_id)
+        spec = validation.start(params)
+        self.layouts.check_ids(spec.app_id, spec.layout.layout_ids)
+        self.state.start(spec, request_id)
         return {"RequestId": request_id}
 
     def _get_status(self, params: Params, request_id: str) -> dict[str, Any]:
@@ -174,7 +179,9 @@ class Service:
 
     def _update_layout(self, params: Params, request_id: str) -> dict[str, Any]:
         app_id, task_id = validation.task_ref(params)
-        self.state.update_layout(app_id, task_id, validation.layout(params))
+        layout = validation.layout(params)
+        self.layouts.check_ids(app_id, layout.layout_ids)
+        self.state.update_layout(app_id, task_id, layout)
         return {"RequestId": request_id}
 
     def _update_task(self, params: Params, request_id: str) -> dict[str, Any]:

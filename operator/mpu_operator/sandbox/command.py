@@ -26,6 +26,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TextIO
 
+from mpu_operator.api import layout_crd
 from mpu_operator.api.crd import build_crd
 from mpu_operator.emulator.config import EmulatorConfig
 from mpu_operator.emulator.harness import EmulatorThread
@@ -94,6 +95,7 @@ class Sandbox:
         self.api = self._stack.enter_context(
             ServerThread(kube, port=self.api_port, name="kube-api"))
         self.api.call(lambda: kube._create(CRDS, None, build_crd()))
+        self.api.call(lambda: kube._create(CRDS, None, layout_crd.build_crd()))
         config = EmulatorConfig(port=self.rtc_port, url_cooldown_seconds=COOLDOWN_SECONDS,
                                 credentials=dict([OPERATOR_KEY, SAMPLE_KEY]))
         self.rtc = self._stack.enter_context(EmulatorThread(config, port=self.rtc_port))
@@ -121,7 +123,7 @@ class Sandbox:
         join = f"{self.rtc.url}/_emulator/apps/your-rtc-app-id/channels/demo-channel/users/host"
         return "\n".join([
             "mpu-operator sandbox is running:",
-            f"  Kubernetes API  {self.api.url}  (MPUTask CRD installed)",
+            f"  Kubernetes API  {self.api.url}  (MPUTask and MPULayout CRDs installed)",
             f"  RTC emulator    {self.rtc.url}  (control API: {self.rtc.url}/_emulator)",
             f"  operator        pid {self.operator.pid if self.operator else '-'},"
             f" log {self.operator_log}",

@@ -56,6 +56,9 @@ class ResourceType:
 MPUTASKS = ResourceType(
     group="mpu-operator.io", version="v1alpha1", plural="mputasks", kind="MPUTask",
     namespaced=True, status_subresource=True, custom=True, short_names=("mpu",))
+MPULAYOUTS = ResourceType(
+    group="mpu-operator.io", version="v1alpha1", plural="mpulayouts", kind="MPULayout",
+    namespaced=True, status_subresource=True, custom=True, short_names=("mpul",))
 SECRETS = ResourceType(group="", version="v1", plural="secrets", kind="Secret", namespaced=True)
 EVENTS = ResourceType(group="", version="v1", plural="events", kind="Event", namespaced=True,
                       short_names=("ev",))
@@ -70,8 +73,8 @@ CRDS = ResourceType(
 LEASES = ResourceType(group="coordination.k8s.io", version="v1", plural="leases", kind="Lease",
                       namespaced=True)
 
-DEFAULT_RESOURCES: tuple[ResourceType, ...] = (MPUTASKS, SECRETS, EVENTS, NAMESPACES, CRDS,
-                                                LEASES)
+DEFAULT_RESOURCES: tuple[ResourceType, ...] = (MPUTASKS, MPULAYOUTS, SECRETS, EVENTS,
+                                                NAMESPACES, CRDS, LEASES)
 
 
 def resolve(name: str, resources: Iterable[ResourceType] = DEFAULT_RESOURCES) -> ResourceType:
