@@ -12,11 +12,22 @@ MPUTasks on distinct URLs spread over several apps. Prints one line per measurem
 2. ``mpu-operator validate`` over 1000 manifests;
 3. the log scrubber on 100 kB and 1 MB hostile lines: linear, not quadratic.
 
+Per N also: one ``API budget`` line (start-up calls against the 2N bound, the steady
+window's calls/s against ``qps``, the emulator's peak against ``qps``), and, after the
+operator's measurements (so not in its peak), one ``client`` line each for our
+``RTCClient`` and the official ``alibabacloud-rtc20180111`` client making the same N
+StartMPUTask then N GetMPUTaskStatus calls against the same emulator: CPU ms per call.
+
+``--shards k``: k operator processes (``MPU_SHARD=i/k``, the same ``MPU_API_QPS``, so
+each takes 1/k) against the one emulator, i.e. one account; the same lines, one per shard
+(tasks on its URLs, RSS, CPU), and the emulator's peak is over all shards together.
+
 The last lines are one ``summary n=... qps=... start_ratio=... status_ratio=...
-edit_p50_s=... edit_p99_s=... rss_mib=... peak_calls_per_s=... violations=...`` per N,
-the largest N last. ``python -m tests.bench --n 100 300 --steady-s 30 --operator-only``
-for a shorter run; N=1000 takes about 7 minutes (2N/QPS + the steady window).
-Not done yet: the official SDK's CPU per call beside ours (issue 9).
+edit_p50_s=... edit_p99_s=... rss_mib=... peak_calls_per_s=... violations=...`` per N
+(`` shards=k`` appended when sharded), the largest N last. ``python -m tests.bench --n 100
+300 --steady-s 30 --operator-only`` for a shorter run; N=1000 takes about 7 minutes
+(2N/QPS + the steady window) plus the client comparison (2N calls per client at the
+emulator's 30 ms: ~2 minutes; ``--no-clients`` skips it).
 """
 
 from __future__ import annotations

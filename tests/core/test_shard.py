@@ -243,3 +243,21 @@ def test_a_label_shards_quota_counts_the_objects_it_drives() -> None:
            for n in range(2)]
     assert not ledger.quota_ok(me, "app", own + theirs, 4)  # slice 2 of 4: full
     assert ledger.quota_ok(me, "app", own[:1] + theirs, 4)
+
+
+def test_a_shard_spreads_its_polls_over_its_own_tasks_only() -> None:
+    """Its slice of the budget polls its own tasks: counting every shard's would stretch
+    each poll k times (seen in make bench --shards 2: 0.3 steady calls/s of 10)."""
+    own = [UrlUse(owner_of(body(f"m{n}")), key_in(0, 2, f"rtmp://h/{n}/"), "app",
+                  active=True) for n in range(2)]
+    other = [UrlUse(owner_of(body(f"o{n}")), key_in(1, 2, f"rtmp://h/{n}/"), "app",
+                    active=True) for n in range(3)]
+    idle = [UrlUse(owner_of(body("idle")), key_in(0, 2, "rtmp://h/i/"), "app", active=False)]
+    uses = own + other + idle
+    assert Ledger(at(-3600), TEN).active_count(uses) == 5
+    assert Ledger(at(-3600), TEN, shard=Shard(0, 2)).active_count(uses) == 2
+    assert Ledger(at(-3600), TEN, shard=Shard(1, 2)).active_count(uses) == 3
+    labelled = Ledger(at(-3600), TEN, shard=by_label())
+    for use in other:
+        labelled.note_foreign(use.owner, [use])
+    assert labelled.active_count(uses) == 2

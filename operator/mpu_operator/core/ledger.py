@@ -176,6 +176,17 @@ class Ledger:
             own = [u for u in uses if u.key is not None and shard.owns_key(u.key)]
         return quota_free(me, app_id, own, shard.quota_share(limit))
 
+    def active_count(self, indexed: Iterable[UrlUse]) -> int:
+        """The live tasks this process polls: sharded, only its own (their polls share its
+        slice of the budget; counting every shard's would stretch its polls k times)."""
+        uses = [u for u in self.uses(indexed) if u.active]
+        if self.shard is None:
+            return len(uses)
+        if self.shard.selector is not None:
+            return sum(1 for u in uses if u.owner not in self._foreign)
+        shard = self.shard
+        return sum(1 for u in uses if u.key is not None and shard.owns_key(u.key))
+
     def claim(self, claim: IdClaim) -> None:
         """This process's latest word on the TaskIds ``claim.owner`` may act on."""
         self._claims[claim.owner] = claim
