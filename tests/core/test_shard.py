@@ -229,6 +229,11 @@ def test_an_object_relabelled_to_another_shard_leaves_this_ones_memory() -> None
     stopped = UrlUse(moved, URL_KEY, "app", active=False, released_at=at(-60))
     ledger.note_foreign(moved, [stopped])
     assert ledger.uses([stopped]) == [stopped]  # its new shard's word, not our old one
+    ledger.record(moved, [UrlUse(moved, URL_KEY, "app", active=True)])  # a step in flight
+    assert ledger.uses([stopped]) == [stopped]
+    ledger.note_foreign(moved, None)  # labelled back: ours again
+    ledger.record(moved, [UrlUse(moved, URL_KEY, "app", active=True)])
+    assert [u.active for u in ledger.uses([stopped])] == [True]
 
 
 def test_a_label_shards_quota_counts_the_objects_it_drives() -> None:

@@ -147,6 +147,8 @@ class Ledger:
 
     def record(self, owner: Owner, uses: list[UrlUse]) -> None:
         """This process's latest word on ``owner``; wakes waiters when it frees anything."""
+        if owner in self._foreign:  # relabelled to another shard mid-step: its word counts
+            return
         before = self._local.get(owner, [])
         self._local[owner] = uses
         if (any(u.active for u in before) and not any(u.active for u in uses)) \
