@@ -12,11 +12,22 @@ MPUTasks on distinct URLs spread over several apps. Prints one line per measurem
 2. ``mpu-operator validate`` over 1000 manifests;
 3. the log scrubber on 100 kB and 1 MB hostile lines: linear, not quadratic.
 
+Per N also: one ``API budget`` line (start-up calls against the 2N bound, the steady
+window's calls/s against ``qps``, the emulator's peak against ``qps``), and, after the
+operator's measurements (so not in its peak), one ``client`` line each for our
+``RTCClient`` and the official ``alibabacloud-rtc20180111`` client making the same N
+StartMPUTask then N GetMPUTaskStatus calls against the same emulator: CPU ms per call.
+
+``--shards k``: k operator processes (``MPU_SHARD=i/k``, the same ``MPU_API_QPS``, so
+each takes 1/k) against the one emulator, i.e. one account; the same lines, one per shard
+(tasks on its URLs, RSS, CPU), and the emulator's peak is over all shards together.
+
 The last lines are one ``summary n=... qps=... start_ratio=... status_ratio=...
-edit_p50_s=... edit_p99_s=... rss_mib=... peak_calls_per_s=... violations=...`` per N,
-the largest N last. ``python -m tests.bench --n 100 300 --steady-s 30 --operator-only``
-for a shorter run; N=1000 takes about 7 minutes (2N/QPS + the steady window).
-Not done yet: the official SDK's CPU per call beside ours (issue 9).
+edit_p50_s=... edit_p99_s=... rss_mib=... peak_calls_per_s=... violations=...`` per N
+(`` shards=k`` appended when sharded), the largest N last. ``python -m tests.bench --n 100
+300 --steady-s 30 --operator-only`` for a shorter run; N=1000 takes about 7 minutes
+(2N/QPS + the steady window) plus the client comparison (2N calls per client at the
+emulator's 30 ms: ~2 minutes; ``--no-clients`` skips it).
 """
 
 from __future__ import annotations
@@ -35,10 +46,19 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from alibabacloud_rtc20180111 import models
+
+from mpu_operator.core.shard import shard_of_key
 from mpu_operator.emulator.config import EmulatorConfig
 from mpu_operator.emulator.harness import EmulatorThread
+from mpu_operator.rtc.client import RTCClient
+from mpu_operator.rtc.credentials import Credentials
+from mpu_operator.rtc.params import LayoutParams, StartParams
+from mpu_operator.streamurl import stream_key
 from tests import bench_kube
+from tests.emulator.sdk import KEY_ID, SECRET, acs3_client
 from tests.operator.harness import KIND, OperatorProcess, kubeconfig_for, manifest, parse
+from tests.operator.kit import CallLog, emulator_calls
 from tests.support.cluster import Cluster
 
 N_DEFAULT = (100, 300, 1000)
@@ -55,6 +75,7 @@ class Run:
 
     n: int
     qps: int
+    shards: int = 1
     start_s: float = math.inf
     status_s: float = math.inf
     edits: list[float] = dataclasses.field(default_factory=list)
@@ -76,7 +97,8 @@ class Run:
                 f"status_ratio={self.status_ratio:.2f} "
                 f"edit_p50_s={_pct(self.edits, .5):.2f} edit_p99_s={_pct(self.edits, .99):.2f} "
                 f"rss_mib={self.rss_mib:.0f} peak_calls_per_s={self.peak} "
-                f"violations={self.violations}")
+                f"violations={self.violations}"
+                + (f" shards={self.shards}" if self.shards > 1 else ""))
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -104,21 +126,33 @@ def _kube_process() -> Iterator[str]:
 
 
 def bench_operator(n: int, qps: int = QPS, apps: int = APPS, latency_ms: float = LATENCY_MS,
-                   steady_s: float = 120.0) -> Run:
-    """N MPUTasks over ``apps`` apps, created at once; see the module's docstring."""
-    run = Run(n, qps)
+                   steady_s: float = 120.0, shards: int = 1, clients: bool = True) -> Run:
+    """N MPUTasks over ``apps`` apps, created at once; see the module's docstring. With
+    ``shards`` > 1, that many operator processes (``MPU_SHARD=i/k``, all with the same
+    ``MPU_API_QPS``: each takes its 1/k) share the one emulator, i.e. one account."""
+    run = Run(n, qps, shards)
     work = Path(tempfile.mkdtemp(prefix="mpu-bench-"))
+    # Each shard signs with its own AccessKeyId (same secret): the emulator's call log
+    # then tells the shards' calls apart. One account all the same: one emulator.
     config = EmulatorConfig(url_cooldown_seconds=1.0, max_concurrent_tasks=n + 10,
-                            latency_ms=latency_ms)
-    with _kube_process() as kube_url, EmulatorThread(config) as rtc:
+                            latency_ms=latency_ms,
+                            credentials={KEY_ID: SECRET, **{_key(i): SECRET
+                                                            for i in range(shards)}})
+    tag = f"N={n}" + (f" shards={shards}" if shards > 1 else "")
+    with _kube_process() as kube_url, EmulatorThread(config) as rtc, \
+            emulator_calls() as call_log:
         kube = Cluster.for_url(kube_url)
         ns = kube.create_namespace("bench-")
-        operator = OperatorProcess(kubeconfig_for(kube.url, work), {
+        env = {
             "MPU_RTC_ENDPOINT": rtc.url, "ALIBABA_CLOUD_ACCESS_KEY_ID": "testid",
             "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "testsecret", "MPU_API_QPS": str(qps),
             "MPU_URL_COOLDOWN_SECONDS": "1", "MPU_MAX_TASKS_PER_APP": str(n + 10),
             "MPU_POLL_FAST_SECONDS": "1", "MPU_POLL_STEADY_SECONDS": "5",
-        }, work).start()
+        }
+        kubeconfig = kubeconfig_for(kube.url, work)
+        operators = [OperatorProcess(kubeconfig, {**env, **(
+            {"MPU_SHARD": f"{i}/{shards}", "ALIBABA_CLOUD_ACCESS_KEY_ID": _key(i)}
+            if shards > 1 else {})}, work).start() for i in range(shards)]
         try:
             time.sleep(1.5)  # the operator's own start-up cooldown (1 s here) and login
             names = [f"b{i:04d}" for i in range(n)]
@@ -133,10 +167,10 @@ def bench_operator(n: int, qps: int = QPS, apps: int = APPS, latency_ms: float =
             started = [parse(t["startedAt"]).timestamp() for t in rtc.tasks()]
             run.start_s = (max(started) - began) if len(started) >= n else math.inf
             startup_calls = _calls(rtc) - calls_before
-            print(f"N={n}: created {n} in {created_s:.1f}s; {len(started)} started in "
+            print(f"{tag}: created {n} in {created_s:.1f}s; {len(started)} started in "
                   f"{run.start_s:.1f}s (bound {n / qps:.0f}s, ratio {run.start_ratio:.2f}); "
                   f"all Waiting in {run.status_s:.1f}s (bound {2 * n / qps:.0f}s, ratio "
-                  f"{run.status_ratio:.2f}); {startup_calls} API calls", flush=True)
+                  f"{run.status_ratio:.2f})", flush=True)
             backlog = list(edits.latencies)
             steady_calls = _steady(rtc, edits, steady_s)
             _finish(edits, 30)
@@ -144,19 +178,128 @@ def bench_operator(n: int, qps: int = QPS, apps: int = APPS, latency_ms: float =
             stats = rtc.stats()
             run.peak = stats["peakCallsPerSecond"]
             run.violations = stats.get("urlRuleViolations", 0)
-            run.rss_mib, run.cpu_s = _usage(operator)
-            print(f"N={n}: steady {steady_s:.0f}s: {steady_calls} API calls "
-                  f"({steady_calls / steady_s:.1f}/s, budget {qps}/s); emulator peak "
-                  f"{run.peak} calls/s; URL violations {run.violations}", flush=True)
-            print(f"N={n}: layout edit -> UpdateMPULayout: backlog {len(backlog)} edits "
+            usage = [_usage(op) for op in operators]
+            run.rss_mib = max(rss for rss, _ in usage)
+            run.cpu_s = sum(cpu for _, cpu in usage)
+            startup_rate = startup_calls / max(run.status_s, 1e-9)
+            print(f"{tag}: API budget (qps={qps}, one account): start-up {startup_calls} "
+                  f"calls vs bound 2N={2 * n} ({startup_calls / (2 * n):.2f}x), "
+                  f"{startup_rate:.1f} calls/s; steady {steady_s:.0f}s: {steady_calls} calls "
+                  f"= {steady_calls / steady_s:.1f} calls/s vs qps {qps} "
+                  f"({100 * steady_calls / steady_s / qps:.0f}% of the budget); emulator "
+                  f"peak {run.peak} calls/s vs qps {qps} "
+                  f"({'within' if run.peak <= qps else 'OVER'}); "
+                  f"URL violations {run.violations}", flush=True)
+            print(f"{tag}: layout edit -> UpdateMPULayout: backlog {len(backlog)} edits "
                   f"p50 {_pct(backlog, .5):.2f}s max {max(backlog, default=math.nan):.2f}s; "
                   f"all {len(run.edits)} p50 {_pct(run.edits, .5):.2f}s "
                   f"p99 {_pct(run.edits, .99):.2f}s", flush=True)
-            print(f"N={n}: operator peak RSS {run.rss_mib:.0f} MiB, CPU {run.cpu_s:.1f}s",
+            if shards > 1:
+                _print_shards(tag, rtc, qps, shards, usage, call_log, (began, waiting))
+            print(f"{tag}: operator peak RSS {run.rss_mib:.0f} MiB, CPU {run.cpu_s:.1f}s"
+                  + (" (largest shard's RSS, CPU summed over shards)" if shards > 1 else ""),
                   flush=True)
+            if clients:  # after the operator's measurements: not counted in its peak
+                for cost in bench_clients(rtc, n):
+                    print(f"{tag}: {cost.line()}", flush=True)
         finally:
-            operator.stop()
+            for operator in operators:
+                operator.stop()
     return run
+
+
+def _key(shard: int) -> str:
+    return f"shard-{shard}"
+
+
+def _print_shards(tag: str, rtc: EmulatorThread, qps: int, shards: int,
+                  usage: list[tuple[float, float]], call_log: CallLog,
+                  startup: tuple[float, float]) -> None:
+    """Per shard: the tasks it started (the shard of each task's URL), its calls during
+    start-up (per second, against its slice) and its peak in any sliding second, its RSS
+    and CPU. Then the peak over all shards together: what the account sees."""
+    started = [0] * shards
+    for task in rtc.tasks():
+        started[shard_of_key(str(stream_key(task["streamURL"])), shards)] += 1
+    begin, end = startup
+    for i, (rss, cpu) in enumerate(usage):
+        times = [c.at for c in call_log.by(_key(i))]
+        during = sum(1 for t in times if begin <= t <= end)
+        print(f"{tag}: shard {i}/{shards}: {started[i]} tasks on its URLs; start-up "
+              f"{during} calls = {during / max(end - begin, 1e-9):.1f} calls/s, peak "
+              f"{_peak(times)} calls/s (slice {qps / shards:g}); RSS {rss:.0f} MiB, "
+              f"CPU {cpu:.1f}s", flush=True)
+    every = [c.at for i in range(shards) for c in call_log.by(_key(i))]
+    print(f"{tag}: all shards together (one account): peak {_peak(every)} calls/s "
+          f"by the call log (emulator: {rtc.stats()['peakCallsPerSecond']}) vs qps {qps}",
+          flush=True)
+
+
+def _peak(times: list[float]) -> int:
+    """Most calls in any sliding second."""
+    ordered, peak, first = sorted(times), 0, 0
+    for last, at in enumerate(ordered):
+        while ordered[first] <= at - 1.0:
+            first += 1
+        peak = max(peak, last - first + 1)
+    return peak
+
+
+@dataclasses.dataclass
+class ClientCost:
+    """One RTC client's CPU for N StartMPUTask and N GetMPUTaskStatus calls."""
+
+    client: str
+    calls: int
+    cpu_s: float
+    wall_s: float
+
+    def line(self) -> str:
+        return (f"client {self.client}: {self.calls} calls (StartMPUTask, GetMPUTaskStatus), "
+                f"CPU {self.cpu_s * 1000 / self.calls:.2f} ms/call "
+                f"({self.cpu_s:.2f}s in all, wall {self.wall_s:.1f}s)")
+
+
+def bench_clients(rtc: EmulatorThread, n: int) -> list[ClientCost]:
+    """Ours (``rtc/client.py``'s ``RTCClient``) and the official ``alibabacloud-rtc20180111``
+    client, each making the same N starts then N status calls against the same emulator,
+    one at a time from this thread. CPU is this thread's (``time.thread_time``): the
+    emulator's own threads are not counted, nor the emulator's added latency."""
+    ours = RTCClient(rtc.url, limiter=None)
+    creds = Credentials(KEY_ID, SECRET)
+    official = acs3_client(rtc.endpoint)
+
+    def ours_start(app: str, i: int) -> None:
+        ours.start_mpu_task(creds, StartParams(
+            app, f"ch-{i}", f"t-{i}", f"rtmp://bench.example/{app}/{i}",
+            LayoutParams((1,)), 20, "4IN_720P"))
+
+    def ours_status(app: str, i: int) -> None:
+        ours.get_mpu_task_status(creds, app, f"t-{i}")
+
+    def official_start(app: str, i: int) -> None:
+        official.start_mputask(models.StartMPUTaskRequest(
+            app_id=app, channel_id=f"ch-{i}", task_id=f"t-{i}",
+            stream_url=f"rtmp://bench.example/{app}/{i}", layout_ids=[1], media_encode=20))
+
+    def official_status(app: str, i: int) -> None:
+        official.get_mputask_status(models.GetMPUTaskStatusRequest(app_id=app, task_id=f"t-{i}"))
+
+    return [_client_cost("ours (mpu_operator.rtc.client.RTCClient)", "sdk-ours", n,
+                         ours_start, ours_status),
+            _client_cost("official (alibabacloud-rtc20180111)", "sdk-official", n,
+                         official_start, official_status)]
+
+
+def _client_cost(name: str, app: str, n: int, start: Any, status: Any) -> ClientCost:
+    start(app, -1)  # warm-up: imports, the first connection
+    status(app, -1)
+    wall, cpu = time.perf_counter(), time.thread_time()
+    for i in range(n):
+        start(app, i)
+    for i in range(n):
+        status(app, i)
+    return ClientCost(name, 2 * n, time.thread_time() - cpu, time.perf_counter() - wall)
 
 
 class _Edits:
@@ -288,14 +431,18 @@ def main() -> None:
                         help="the RTC emulator's added latency per call")
     parser.add_argument("--steady-s", type=float, default=120.0,
                         help="the steady window after all are Waiting")
+    parser.add_argument("--shards", type=int, default=1,
+                        help="operator processes, MPU_SHARD=i/k each (default 1: not sharded)")
+    parser.add_argument("--no-clients", action="store_true",
+                        help="skip the RTC client comparison (ours vs the official SDK)")
     parser.add_argument("--operator-only", action="store_true",
                         help="skip the validate and scrubber benchmarks")
     args = parser.parse_args()
     if not args.operator_only:
         bench_validate()
         bench_scrub()
-    runs = [bench_operator(n, args.qps, args.apps, args.latency_ms, args.steady_s)
-            for n in args.n]
+    runs = [bench_operator(n, args.qps, args.apps, args.latency_ms, args.steady_s,
+                           args.shards, not args.no_clients) for n in args.n]
     for run in runs:
         print(run.summary(), flush=True)
 

@@ -138,3 +138,34 @@ def test_each_shard_elects_its_own_leader() -> None:
     sharded = LeaderElectionConfig.from_env({**env, "MPU_SHARD": "1/3"})
     assert plain is not None and sharded is not None
     assert (plain.name, sharded.name) == ("mpu-operator", "mpu-operator-shard-1-of-3")
+
+
+def test_a_shard_by_label_keeps_its_slice_of_the_budget() -> None:
+    config = OperatorConfig.from_env({"MPU_SHARD": "0/2", "MPU_API_QPS": "10",
+                                      "MPU_SHARD_SELECTOR": "mpu.example.com/shard in (a, b)"})
+    shard = config.shard
+    assert shard is not None and (shard.index, shard.count) == (0, 2)
+    assert shard.selector is not None and shard.selector.key == "mpu.example.com/shard"
+    assert shard.selector.values == {"a", "b"} and config.timing.api_qps == 5
+
+
+def test_a_blank_selector_is_the_hash_shard() -> None:
+    config = OperatorConfig.from_env({"MPU_SHARD": "1/2", "MPU_SHARD_SELECTOR": "  "})
+    assert config.shard is not None and config.shard.selector is None
+
+
+def test_a_selector_without_a_shard_names_both_variables() -> None:
+    with pytest.raises(SettingsError, match=r"^MPU_SHARD_SELECTOR='team=a': needs "
+                                            r"MPU_SHARD=i/k too"):
+        OperatorConfig.from_env({"MPU_SHARD_SELECTOR": "team=a"})
+
+
+@pytest.mark.parametrize("raw", ["team", "team!=a", "team=a,env=b", "!team", "team notin (a)",
+                                 "team in ()", "team in (a,,b)", "team=-a", "_team=a",
+                                 "Bad.Prefix/team=a", "team=" + "a" * 64, "team=a\nb"])
+def test_a_bad_selector_names_the_variable_and_the_rule(raw: str) -> None:
+    with pytest.raises(SettingsError) as info:
+        OperatorConfig.from_env({"MPU_SHARD": "0/2", "MPU_SHARD_SELECTOR": raw})
+    text = str(info.value)
+    assert text.startswith("MPU_SHARD_SELECTOR=") and "\n" not in text
+    assert "must be key=value or key in (v1, v2): one label key" in text

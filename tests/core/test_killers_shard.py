@@ -19,7 +19,13 @@ from mpu_operator.core.decide import Wait, decide
 from mpu_operator.core.ledger import Ledger, owner_of
 from mpu_operator.core.model import Phase, Record
 from mpu_operator.core.rules import OtherShard, UrlUse
-from mpu_operator.core.shard import Shard, parse_shard, route_key, shard_of_key
+from mpu_operator.core.shard import (
+    Shard,
+    parse_selector,
+    parse_shard,
+    route_key,
+    shard_of_key,
+)
 
 from .fixtures import at, situation
 
@@ -119,3 +125,50 @@ def test_missing_namespace_or_name_leave_their_side_empty() -> None:
 def test_sections_that_are_not_mappings_are_read_as_empty(junk: object) -> None:
     assert route_key({"metadata": junk, "spec": junk, "status": junk}) == "/"
     assert route_key(_body(spec=junk, status=junk)) == "ns/a"
+
+
+# --- shards by label (MPU_SHARD_SELECTOR) -------------------------------------------------
+
+SELECTOR_RULE = ("must be key=value or key in (v1, v2): one label key (all shards name the "
+                 "same key, each with its own values), values of letters, digits, '-', '_' "
+                 "and '.' (at most 63)")
+
+
+@pytest.mark.parametrize("text", [
+    "k=" + "v" * 63, "k" * 63 + "=v", "a" * 253 + "/k=v", "a.b-c/k_1.x=v", "k=A_b.c-9",
+    "k in (a)", "k in(a,b)", "k  in  ( a ,b )"])
+def test_the_widest_selectors_are_allowed(text: str) -> None:
+    selector = parse_selector(text)
+    assert parse_selector(str(selector)) == selector
+
+
+@pytest.mark.parametrize("text", [
+    "k=" + "v" * 64, "k" * 64 + "=v", "a" * 254 + "/k=v", "A.b/k=v", "-a/k=v", "/k=v",
+    "k=v-", "k=.v", "k=v,w=x", "k in (a) ,", "kin (a)", "k in a", "k=v=w", "k==", "=v",
+    "k in (a b)", "k  =  ", "k=v\nw"])
+def test_parse_selector_refuses_with_the_whole_rule(text: str) -> None:
+    with pytest.raises(ValueError) as info:
+        parse_selector(text)
+    assert str(info.value) == SELECTOR_RULE
+
+
+def test_the_selector_wait_is_whole() -> None:
+    ledger = Ledger(at(-3600), TEN, shard=Shard(0, 2, parse_selector("team=a")))
+    theirs = owner_of(_body("theirs"))
+    use = UrlUse(theirs, MINE_3, "app", active=True)
+    ledger.note_foreign(theirs, [use])
+    gate = ledger.gate(owner_of(_body("me")), MINE_3, [use], at(0))
+    action = decide(situation(Record(), gate=gate))
+    assert action == Wait(Phase.PENDING, "StreamURLInOtherShard",
+                          "the stream URL is also used by an MPUTask of another operator "
+                          "shard (MPU_SHARD_SELECTOR): MPUTasks that share a stream URL must "
+                          "carry the same shard label; nothing starts on it until they do",
+                          at(5))
+
+
+def test_a_label_shard_may_start_on_any_url_it_alone_uses() -> None:
+    shard = Shard(1, 2, parse_selector("team=b"))
+    assert shard.owns_key(MINE_3) and shard.owns_key(THEIRS)
+    assert shard.owns({"metadata": {"labels": {"team": "b"}}})
+    assert not shard.owns({"metadata": {"labels": {"team": "B"}}})
+    assert not shard.owns({"metadata": {"labels": {"other": "b"}}})

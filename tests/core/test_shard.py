@@ -12,11 +12,13 @@ from typing import Any
 import pytest
 
 from mpu_operator.core.ledger import Ledger, owner_of
-from mpu_operator.core.model import TaskState
-from mpu_operator.core.rules import Free, InUse, OtherShard, UrlUse
+from mpu_operator.core.model import Owner, TaskState
+from mpu_operator.core.rules import CoolingDown, Free, InUse, OtherShard, Queued, UrlUse
 from mpu_operator.core.shard import (
     MAX_SHARDS,
+    LabelSelector,
     Shard,
+    parse_selector,
     parse_shard,
     route_key,
     shard_of,
@@ -140,3 +142,127 @@ def test_a_sharded_quota_counts_only_its_own_urls_against_its_slice() -> None:
     assert ledger.quota_ok(me, "other", own, 4)
     unsharded = Ledger(at(-3600), TEN)
     assert not unsharded.quota_ok(me, "app", others, 4)
+
+
+# -- shards by label (MPU_SHARD_SELECTOR) ---------------------------------------------------
+
+URL_KEY = "rtmp://push.example.com/live/x"
+
+
+def labelled(name: str, team: str | None, **kw: Any) -> dict[str, Any]:
+    obj = body(name, **kw)
+    if team is not None:
+        obj["metadata"]["labels"] = {"team": team}
+    return obj
+
+
+def by_label(value: str = "a") -> Shard:
+    return Shard(0, 2, LabelSelector("team", frozenset({value})))
+
+
+@pytest.mark.parametrize(("text", "key", "values"), [
+    ("team=a", "team", {"a"}), ("team==a", "team", {"a"}), (" team = a ", "team", {"a"}),
+    ("mpu.example.com/shard in (a, b-2,c.3)", "mpu.example.com/shard", {"a", "b-2", "c.3"})])
+def test_parse_selector(text: str, key: str, values: set[str]) -> None:
+    assert parse_selector(text) == LabelSelector(key, frozenset(values))
+
+
+def test_a_selector_shard_drives_exactly_the_objects_its_label_picks() -> None:
+    shards = [by_label("a"), Shard(1, 2, parse_selector("team in (b, c)"))]
+    for team, driver in (("a", 0), ("b", 1), ("c", 1)):
+        obj = labelled("t", team)
+        assert [s.owns(obj) for s in shards] == [driver == 0, driver == 1]
+    for junk in (labelled("t", None), labelled("t", "d"), {"metadata": {"labels": "x"}}, {}):
+        assert not any(s.owns(junk) for s in shards)  # driven by none: shows no status
+    assert str(shards[1]) == "1/2 by label team in (b, c)"
+
+
+def _foreign(ledger: Ledger, name: str, *uses: UrlUse) -> None:
+    ledger.note_foreign(owner_of(body(name)), list(uses))
+
+
+def test_a_url_another_shard_uses_is_never_started_by_label() -> None:
+    """No arbiter per URL across label shards: a live or waiting use of the URL by an
+    object of another shard blocks it (both sides wait, visibly), instead of a race."""
+    ledger = Ledger(at(-3600), TEN, shard=by_label())
+    me = owner_of(body("me"))
+    theirs = owner_of(body("theirs"))
+    for use in (UrlUse(theirs, URL_KEY, "app", active=True),
+                UrlUse(theirs, URL_KEY, "app", active=False, contending=True)):
+        _foreign(ledger, "theirs", use)
+        gate = ledger.gate(me, URL_KEY, [use], at(0))
+        assert gate == OtherShard(None)
+        assert "must carry the same shard label" in gate.message
+    assert ledger.gate(me, "rtmp://push.example.com/live/other", [use], at(0)) == Free()
+
+
+def test_a_url_only_this_shard_uses_is_arbitrated_as_by_one_operator() -> None:
+    ledger = Ledger(at(-3600), TEN, shard=by_label())
+    me = Owner(at(-60), "ns", "me")
+    holder, older = Owner(at(-600), "ns", "holder"), Owner(at(-120), "ns", "older")
+    ledger.note_foreign(holder, None)  # relabelled to this shard: ours again
+    assert ledger.gate(me, URL_KEY, [UrlUse(holder, URL_KEY, "app", active=True)],
+                       at(0)) == InUse(holder)
+    waiting = UrlUse(older, URL_KEY, "app", active=False, contending=True)
+    assert ledger.gate(me, URL_KEY, [waiting], at(0)) == Queued(older)
+
+
+def test_a_gone_foreign_objects_stop_still_cools_the_url_down() -> None:
+    """The index forgets a deleted object, so another shard's stop would be forgotten too:
+    the ledger keeps it until the URL has cooled down."""
+    ledger = Ledger(at(-3600), TEN, shard=by_label())
+    me = owner_of(body("me"))
+    stopped = UrlUse(owner_of(body("theirs")), URL_KEY, "app", active=False,
+                     released_at=at(-2))
+    _foreign(ledger, "theirs", stopped)
+    ledger.prune({me}, at(0))  # deleted: kept, still cooling down
+    assert ledger.gate(me, URL_KEY, [], at(0)) == CoolingDown(at(8))
+    ledger.prune({me}, at(9))
+    assert ledger.gate(me, URL_KEY, [], at(9)) == Free()
+    assert ledger.uses([]) == []  # cooled down: forgotten, memory does not grow
+
+
+def test_an_object_relabelled_to_another_shard_leaves_this_ones_memory() -> None:
+    ledger = Ledger(at(-3600), TEN, shard=by_label())
+    moved = owner_of(body("moved"))
+    ledger.record(moved, [UrlUse(moved, URL_KEY, "app", active=True)])
+    stopped = UrlUse(moved, URL_KEY, "app", active=False, released_at=at(-60))
+    ledger.note_foreign(moved, [stopped])
+    assert ledger.uses([stopped]) == [stopped]  # its new shard's word, not our old one
+    ledger.record(moved, [UrlUse(moved, URL_KEY, "app", active=True)])  # a step in flight
+    assert ledger.uses([stopped]) == [stopped]
+    ledger.note_foreign(moved, None)  # labelled back: ours again
+    ledger.record(moved, [UrlUse(moved, URL_KEY, "app", active=True)])
+    assert [u.active for u in ledger.uses([stopped])] == [True]
+
+
+def test_a_label_shards_quota_counts_the_objects_it_drives() -> None:
+    ledger = Ledger(at(-3600), TEN, shard=by_label())
+    me = owner_of(body("me"))
+    theirs = [UrlUse(owner_of(body(f"o{n}")), f"{URL_KEY}{n}", "app", active=True)
+              for n in range(5)]
+    for use in theirs:
+        ledger.note_foreign(use.owner, [use])
+    assert ledger.quota_ok(me, "app", theirs, 4)  # another shard's, in its own slice
+    own = [UrlUse(owner_of(body(f"m{n}")), f"{URL_KEY}m{n}", "app", active=True)
+           for n in range(2)]
+    assert not ledger.quota_ok(me, "app", own + theirs, 4)  # slice 2 of 4: full
+    assert ledger.quota_ok(me, "app", own[:1] + theirs, 4)
+
+
+def test_a_shard_spreads_its_polls_over_its_own_tasks_only() -> None:
+    """Its slice of the budget polls its own tasks: counting every shard's would stretch
+    each poll k times (seen in make bench --shards 2: 0.3 steady calls/s of 10)."""
+    own = [UrlUse(owner_of(body(f"m{n}")), key_in(0, 2, f"rtmp://h/{n}/"), "app",
+                  active=True) for n in range(2)]
+    other = [UrlUse(owner_of(body(f"o{n}")), key_in(1, 2, f"rtmp://h/{n}/"), "app",
+                    active=True) for n in range(3)]
+    idle = [UrlUse(owner_of(body("idle")), key_in(0, 2, "rtmp://h/i/"), "app", active=False)]
+    uses = own + other + idle
+    assert Ledger(at(-3600), TEN).active_count(uses) == 5
+    assert Ledger(at(-3600), TEN, shard=Shard(0, 2)).active_count(uses) == 2
+    assert Ledger(at(-3600), TEN, shard=Shard(1, 2)).active_count(uses) == 3
+    labelled = Ledger(at(-3600), TEN, shard=by_label())
+    for use in other:
+        labelled.note_foreign(use.owner, [use])
+    assert labelled.active_count(uses) == 2

@@ -93,7 +93,8 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     logger.info("mpu-operator: endpoint %s, %.2f API calls/s, %d tasks per app%s",
                 config.endpoint, config.timing.api_qps,
                 _shard.quota_share(quota) if _shard else quota,
-                f" (shard {_shard} of the URLs)" if _shard else "")
+                "" if _shard is None else f" (shard {_shard} of the MPUTasks)"
+                if _shard.selector else f" (shard {_shard} of the URLs)")
 
 
 def _mine(body: kopf.Body, **_: Any) -> bool:
@@ -101,12 +102,22 @@ def _mine(body: kopf.Body, **_: Any) -> bool:
     return _shard is None or _shard.owns(body)
 
 
+def _driver(body: kopf.Body, shard: Shard) -> str:
+    if shard.selector is not None:
+        return f"driven by another operator shard (not selected by {shard.selector})"
+    return f"driven by operator shard {shard_of_key(route_key(body), shard.count)}"
+
+
 @kopf.index(GROUP, VERSION, PLURAL, registry=registry)
-def mpu_uses(body: kopf.Body, **_: Any) -> dict[str, Any]:
+def mpu_uses(body: kopf.Body, memo: Any = None, **_: Any) -> dict[str, Any]:
     """Every MPUTask's URL use and TaskId claim as the cluster shows it (ready before any
     daemon runs, so a restarted operator knows every holder before it acts)."""
-    return {"uses": tuple(uses_of(body, _started_at, datetime.now(UTC))),
-            "ids": claim_of(body)}
+    uses = uses_of(body, _started_at, datetime.now(UTC))
+    if _shard is not None and _shard.selector is not None:  # whose uses are another shard's
+        ctx = getattr(memo, "mpu_context", None)
+        if isinstance(ctx, rc.Context):
+            ctx.ledger.note_foreign(owner_of(body), None if _mine(body) else uses)
+    return {"uses": tuple(uses), "ids": claim_of(body)}
 
 
 @kopf.on.event(GROUP, VERSION, PLURAL, registry=registry)
@@ -205,9 +216,7 @@ async def finalize(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger,
     ctx = _ctx(memo)
     if not _mine(body):
         assert _shard is not None
-        raise kopf.TemporaryError(
-            f"driven by operator shard {shard_of_key(route_key(body), _shard.count)}",
-            delay=5.0)
+        raise kopf.TemporaryError(_driver(body, _shard), delay=5.0)
     obj = _obj(memo)
     action = await rc.step(ctx, obj, lambda: _inputs(body, mpu_uses, deleting=True))
     if isinstance(action, d.Finish):

@@ -224,7 +224,7 @@ def _situation(ctx: Context, record: Record, inputs: Inputs, desired: Desired | 
         gate = ctx.ledger.gate(inputs.owner, str(desired.stream_key), inputs.indexed, now)
         quota_ok = ctx.ledger.quota_ok(inputs.owner, desired.app_id, inputs.indexed,
                                        ctx.config.max_tasks_per_app)
-    active = sum(1 for u in ctx.ledger.uses(inputs.indexed) if u.active)
+    active = ctx.ledger.active_count(inputs.indexed)
     interval = poll_interval(record, now, timing, active, ctx.rng.uniform(-1.0, 1.0))
     poll_at = (record.last_polled_at or EPOCH) + timedelta(seconds=interval)
     deletion_policy = str(spec_raw.get("deletionPolicy") or "Delete") \

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from mpu_operator.core.shard import Shard, parse_shard
+from mpu_operator.core.shard import Shard, parse_selector, parse_shard
 from mpu_operator.core.timing import Timing
 from mpu_operator.rtc.client import DEFAULT_ENDPOINT, ENV_ENDPOINT
 from mpu_operator.rtc.credentials import Credentials
@@ -25,6 +25,7 @@ ENV_DEFAULT_CREDENTIALS_NAMESPACES = "MPU_DEFAULT_CREDENTIALS_NAMESPACES"
 ENV_METRICS_PORT = "MPU_METRICS_PORT"
 ENV_LOG_FORMAT = "MPU_LOG_FORMAT"
 ENV_SHARD = "MPU_SHARD"
+ENV_SHARD_SELECTOR = "MPU_SHARD_SELECTOR"
 LOG_FORMATS = ("plain", "json")
 ALL_NAMESPACES = "*"
 _NAMESPACE = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
@@ -87,14 +88,28 @@ class OperatorConfig:
 
 
 def shard_setting(environ: Mapping[str, str] = os.environ) -> Shard | None:
-    """``MPU_SHARD=i/k``: this process drives shard i of k (unset or blank: no sharding)."""
+    """``MPU_SHARD=i/k``: this process drives shard i of k (unset or blank: no sharding).
+    With ``MPU_SHARD_SELECTOR`` it drives the MPUTasks that label selector picks instead of
+    a hash's share; ``i/k`` still says its slice of the API budget and quota (and Lease)."""
     raw = environ.get(ENV_SHARD)
+    raw_selector = environ.get(ENV_SHARD_SELECTOR, "")
     if raw is None or raw.strip() == "":
+        if raw_selector.strip():
+            raise SettingsError(f"{_shown(ENV_SHARD_SELECTOR, raw_selector)}: needs "
+                                f"{ENV_SHARD}=i/k too (this shard's slice of MPU_API_QPS "
+                                "and MPU_MAX_TASKS_PER_APP: i of k shards)")
         return None
     try:
-        return parse_shard(raw)
+        shard = parse_shard(raw)
     except ValueError as exc:
         raise SettingsError(f"{_shown(ENV_SHARD, raw)}: {exc}") from None
+    if not raw_selector.strip():
+        return shard
+    try:
+        selector = parse_selector(raw_selector)
+    except ValueError as exc:
+        raise SettingsError(f"{_shown(ENV_SHARD_SELECTOR, raw_selector)}: {exc}") from None
+    return Shard(shard.index, shard.count, selector)
 
 
 def log_format(environ: Mapping[str, str] = os.environ) -> str:

@@ -362,9 +362,7 @@ def _gate_wait(s: Situation, phase: Phase) -> Wait | None:
                     f"the stream URL is cooling down until {_iso(gate.until)} "
                     "(the service forbids reuse within 10 s of a stop)", gate.until)
     if isinstance(gate, OtherShard):
-        return Wait(phase, reasons.URL_OTHER_SHARD,
-                    f"the stream URL is arbitrated by operator shard {gate.shard}: handing "
-                    "this MPUTask over to it", s.recheck_at)
+        return Wait(phase, reasons.URL_OTHER_SHARD, gate.message, s.recheck_at)
     assert isinstance(gate, Queued)
     return Wait(phase, reasons.URL_QUEUED,
                 f"the stream URL goes first to the older {_who(gate.ahead, s)}", s.recheck_at)

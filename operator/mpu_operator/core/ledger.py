@@ -120,15 +120,35 @@ class Ledger:
         self.cooldown = cooldown
         self.shard = shard  # None: the only operator, arbiter of every URL
         self._local: dict[Owner, list[UrlUse]] = {}
+        #: Shards by label: the latest uses of the objects other shards drive, kept after
+        #: such an object is gone until its URL has cooled down (the index forgets it).
+        self._foreign: dict[Owner, list[UrlUse]] = {}
         self._claims: dict[Owner, IdClaim] = {}
         self._listeners: list[Callable[[], None]] = []
 
     def uses(self, indexed: Iterable[UrlUse]) -> list[UrlUse]:
         mine = [u for uses in self._local.values() for u in uses]
-        return mine + [u for u in indexed if u.owner not in self._local]
+        seen = [u for u in indexed if u.owner not in self._local]
+        if not self._foreign:
+            return mine + seen
+        shown = {u.owner for u in seen}
+        gone = [u for owner, uses in self._foreign.items() if owner not in shown
+                for u in uses]
+        return mine + seen + gone
+
+    def note_foreign(self, owner: Owner, uses: list[UrlUse] | None) -> None:
+        """Shards by label: ``owner``'s uses when another shard drives it, None when this
+        one does (from the index, which sees every object)."""
+        if uses is None:
+            self._foreign.pop(owner, None)
+        else:  # relabelled away from this shard: the other one's word counts from now on
+            self._foreign[owner] = uses
+            self._local.pop(owner, None)
 
     def record(self, owner: Owner, uses: list[UrlUse]) -> None:
         """This process's latest word on ``owner``; wakes waiters when it frees anything."""
+        if owner in self._foreign:  # relabelled to another shard mid-step: its word counts
+            return
         before = self._local.get(owner, [])
         self._local[owner] = uses
         if (any(u.active for u in before) and not any(u.active for u in uses)) \
@@ -136,7 +156,11 @@ class Ledger:
             self._notify()
 
     def gate(self, me: Owner, key: str, indexed: Iterable[UrlUse], now: datetime) -> Gate:
-        if self.shard is not None and not self.shard.owns_key(key):
+        if self.shard is not None and self.shard.selector is not None:
+            if any(u.key == key and u.owner != me and u.owner in self._foreign
+                   and (u.active or u.contending) for u in self.uses(indexed)):
+                return OtherShard(None)  # the URL is shared across shards: never race
+        elif self.shard is not None and not self.shard.owns_key(key):
             return OtherShard(shard_of_key(key, self.shard.count))
         return url_gate(me, key, self.uses(indexed), now, self.cooldown, self.started_at)
 
@@ -148,8 +172,22 @@ class Ledger:
         if self.shard is None:
             return quota_free(me, app_id, uses, limit)
         shard = self.shard
-        own = [u for u in uses if u.key is not None and shard.owns_key(u.key)]
+        if shard.selector is not None:  # the tasks of the objects this shard drives
+            own = [u for u in uses if u.owner not in self._foreign]
+        else:
+            own = [u for u in uses if u.key is not None and shard.owns_key(u.key)]
         return quota_free(me, app_id, own, shard.quota_share(limit))
+
+    def active_count(self, indexed: Iterable[UrlUse]) -> int:
+        """The live tasks this process polls: sharded, only its own (their polls share its
+        slice of the budget; counting every shard's would stretch its polls k times)."""
+        uses = [u for u in self.uses(indexed) if u.active]
+        if self.shard is None:
+            return len(uses)
+        if self.shard.selector is not None:
+            return sum(1 for u in uses if u.owner not in self._foreign)
+        shard = self.shard
+        return sum(1 for u in uses if u.key is not None and shard.owns_key(u.key))
 
     def claim(self, claim: IdClaim) -> None:
         """This process's latest word on the TaskIds ``claim.owner`` may act on."""
@@ -166,11 +204,12 @@ class Ledger:
         claim), their URLs once cooled down."""
         for owner in [o for o in self._claims if o not in alive]:
             del self._claims[owner]
-        for owner in [o for o in self._local if o not in alive]:
-            uses = self._local[owner]
-            if all(not u.active and (u.released_at is None
-                                     or u.released_at + self.cooldown < now) for u in uses):
-                del self._local[owner]
+        for memory in (self._local, self._foreign):
+            for owner in [o for o in memory if o not in alive]:
+                if all(not u.active and (u.released_at is None
+                                         or u.released_at + self.cooldown < now)
+                       for u in memory[owner]):
+                    del memory[owner]
 
     def subscribe(self, listener: Callable[[], None]) -> Callable[[], None]:
         self._listeners.append(listener)

@@ -51,9 +51,19 @@ class Queued:
 @dataclass(frozen=True)
 class OtherShard:
     """The URL is arbitrated by another operator shard (``MPU_SHARD``): only it may start
-    on it, so this one hands the object over (see core/shard.py)."""
+    on it, so this one hands the object over (see core/shard.py). ``shard`` None: shards
+    by label (``MPU_SHARD_SELECTOR``), and another shard's MPUTask uses the URL too."""
 
-    shard: int
+    shard: int | None
+
+    @property
+    def message(self) -> str:
+        if self.shard is None:
+            return ("the stream URL is also used by an MPUTask of another operator shard "
+                    "(MPU_SHARD_SELECTOR): MPUTasks that share a stream URL must carry the "
+                    "same shard label; nothing starts on it until they do")
+        return (f"the stream URL is arbitrated by operator shard {self.shard}: handing this "
+                "MPUTask over to it")
 
 
 Gate = Free | InUse | CoolingDown | Queued | OtherShard

@@ -13,11 +13,21 @@ key there.
 
 The hash is SHA-256 (stable across processes, versions and machines; never ``hash()``,
 which Python salts per process).
+
+**By label** (``MPU_SHARD_SELECTOR``): instead of the hash, a shard drives the objects
+whose label ``key`` has one of its values (``key=value`` or ``key in (v1, v2)``). Every
+shard names the same key, so an object has at most one shard. A URL can then no longer
+have a fixed arbiter, so the rule becomes a constraint on the labels: MPUTasks that share a
+stream URL must be in one shard. Each shard still sees every object's use (the index), and
+treats another shard's live or waiting use of a URL as a violation of that constraint:
+it starts nothing on that URL (``OtherShard(None)``), so the two sides wait, visibly,
+instead of racing (see ``Ledger.gate``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +36,28 @@ from mpu_operator.core.status import record_from_status
 from mpu_operator.streamurl import stream_key
 
 MAX_SHARDS = 64
+_LABEL_NAME = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?")
+_DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+SELECTOR_RULE = ("must be key=value or key in (v1, v2): one label key (all shards name the "
+                 "same key, each with its own values), values of letters, digits, '-', '_' "
+                 "and '.' (at most 63)")
+
+
+@dataclass(frozen=True)
+class LabelSelector:
+    """``key`` has one of ``values``: the only selector shape whose shards cannot overlap
+    (an object has one value per key), unlike ``!=``, ``notin`` or several requirements."""
+
+    key: str
+    values: frozenset[str]
+
+    def matches(self, labels: object) -> bool:
+        return isinstance(labels, Mapping) and labels.get(self.key) in self.values
+
+    def __str__(self) -> str:
+        if len(self.values) == 1:
+            return f"{self.key}={next(iter(self.values))}"
+        return f"{self.key} in ({', '.join(sorted(self.values))})"
 
 
 @dataclass(frozen=True)
@@ -34,6 +66,8 @@ class Shard:
 
     index: int
     count: int
+    #: ``MPU_SHARD_SELECTOR``: drive the objects it selects instead of a hash's share.
+    selector: LabelSelector | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.index < self.count <= MAX_SHARDS:
@@ -41,14 +75,19 @@ class Shard:
                              f"0 <= i < k <= {MAX_SHARDS}")
 
     def __str__(self) -> str:
+        if self.selector is not None:
+            return f"{self.index}/{self.count} by label {self.selector}"
         return f"{self.index}/{self.count}"
 
     def owns_key(self, key: str) -> bool:
-        """May this shard start a task on the stream URL ``key`` (a ``StreamKey`` text)?"""
-        return shard_of_key(key, self.count) == self.index
+        """May this shard start a task on the stream URL ``key`` (a ``StreamKey`` text)?
+        By label, any URL: the ledger's gate checks the other shards' uses instead."""
+        return self.selector is not None or shard_of_key(key, self.count) == self.index
 
     def owns(self, body: Mapping[str, Any]) -> bool:
         """Does this shard drive the MPUTask ``body``?"""
+        if self.selector is not None:
+            return self.selector.matches(_mapping(body.get("metadata")).get("labels"))
         return shard_of_key(route_key(body), self.count) == self.index
 
     def quota_share(self, limit: int) -> int:
@@ -69,6 +108,29 @@ def parse_shard(text: str) -> Shard:
     if not 0 <= index < count <= MAX_SHARDS:
         raise ValueError(rule)
     return Shard(index, count)
+
+
+def parse_selector(text: str) -> LabelSelector:
+    """``key=value``, ``key==value`` or ``key in (v1, v2)``; ValueError naming the rule."""
+    text = text.strip()
+    match = re.fullmatch(r"(?P<key>[^\s=!(),]+)\s*(?:==?\s*(?P<value>[^\s=!(),]+)|"
+                         r"\s+in\s*\((?P<values>[^()]*)\))", text)
+    if match is None:
+        raise ValueError(SELECTOR_RULE)
+    key = match["key"]
+    values = [match["value"]] if match["value"] is not None else \
+        [v.strip() for v in match["values"].split(",")]
+    if not _label_key(key) or not values or not all(_LABEL_NAME.fullmatch(v) for v in values):
+        raise ValueError(SELECTOR_RULE)
+    return LabelSelector(key, frozenset(values))
+
+
+def _label_key(key: str) -> bool:
+    """A Kubernetes label key: ``[prefix/]name``, prefix a DNS subdomain (at most 253)."""
+    prefix, slash, name = key.rpartition("/")
+    if slash and not (len(prefix) <= 253 and _DNS_SUBDOMAIN.fullmatch(prefix)):
+        return False
+    return _LABEL_NAME.fullmatch(name) is not None
 
 
 def shard_of_key(key: str, count: int) -> int:

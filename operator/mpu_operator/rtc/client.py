@@ -93,6 +93,13 @@ class RTCClient:
         self.limiter = limiter
         self.timeout = timeout
         self._session = session or requests.Session()
+        # requests re-reads the proxy and CA-bundle variables (and looks for ~/.netrc) on
+        # every call: about a fifth of our CPU per call (make bench). Read them once.
+        self._env: dict[str, Any] = {}
+        if isinstance(self._session, requests.Session):  # not a test's stand-in
+            self._env = dict(self._session.merge_environment_settings(
+                self.endpoint + "/", {}, None, None, None))
+            self._session.trust_env = False
         self.on_call = on_call
 
     @staticmethod
@@ -196,7 +203,7 @@ class RTCClient:
             response = self._session.post(
                 self.endpoint + "/", data=form, timeout=self.timeout, allow_redirects=False,
                 headers={"Accept": "application/json", "User-Agent": USER_AGENT},
-            )
+                **self._env)
         except requests.RequestException as exc:
             raise _transport_error(call.action, exc, secrets) from None
         return _parse(call.action, response, secrets)
