@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -29,14 +28,14 @@ from mpu_operator.core.ledger import EPOCH, Ledger, claim_for, held_use
 from mpu_operator.core.model import Desired, Owner, Record, TaskState
 from mpu_operator.core.rules import Free, Gate, IdClaim, UrlUse
 from mpu_operator.core.status import View, clamp_future, record_from_status, render
-from mpu_operator.core.timing import is_confirming, poll_interval
+from mpu_operator.core.timing import is_confirming, poll_interval, stable_jitter
 from mpu_operator.metrics import Metrics
 from mpu_operator.rtc.client import AsyncRTCClient
 from mpu_operator.rtc.codes import ErrorKind
 from mpu_operator.rtc.credentials import Credentials
 from mpu_operator.rtc.errors import RTCError
 from mpu_operator.rtc.params import StartParams
-from mpu_operator.rtc.ratelimit import EDIT, ROUTINE, URGENT
+from mpu_operator.rtc.ratelimit import CONFIRM, EDIT, ROUTINE, URGENT
 from mpu_operator.streamurl import redact
 
 logger = logging.getLogger(__name__)
@@ -53,7 +52,6 @@ class Context:
     rtc: AsyncRTCClient
     kube: Kube
     ledger: Ledger
-    rng: random.Random = field(default_factory=random.Random)
     metrics: Metrics = field(default_factory=Metrics)  # a private one unless given
 
     def now(self) -> datetime:
@@ -228,7 +226,7 @@ def _situation(ctx: Context, record: Record, inputs: Inputs, desired: Desired | 
         quota_ok = ctx.ledger.quota_ok(inputs.owner, desired.app_id, inputs.indexed,
                                        ctx.config.max_tasks_per_app)
     active = sum(1 for u in ctx.ledger.uses(inputs.indexed) if u.active)
-    interval = poll_interval(record, now, timing, active, ctx.rng.uniform(-1.0, 1.0))
+    interval = poll_interval(record, now, timing, active, stable_jitter(record))
     poll_at = (record.last_polled_at or EPOCH) + timedelta(seconds=interval)
     deletion_policy = str(spec_raw.get("deletionPolicy") or "Delete") \
         if isinstance(spec_raw, Mapping) else "Delete"
@@ -291,12 +289,12 @@ async def _perform(ctx: Context, obj: ObjectState, inputs: Inputs, desired: Desi
                   + (f", restart {record.restart_count}" if restarted else "")
                   + f") [RequestId: {request_id}]")
     elif isinstance(action, d.Poll):
-        urgent = is_confirming(record)
-        try:
+        confirming = is_confirming(record)
+        try:  # even a confirming poll yields to a user's edit (it may wait behind starts)
             result = await _preemptible(
                 obj, ctx.rtc.get_mpu_task_status(creds, app_id, action.task_id,
-                                                 priority=URGENT if urgent else ROUTINE),
-                preemptible=not urgent)
+                                                 priority=CONFIRM if confirming else ROUTINE),
+                preemptible=True)
         except _Preempted:
             return  # a user's change came first; the poll is simply skipped
         except RTCError as err:

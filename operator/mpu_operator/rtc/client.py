@@ -13,7 +13,6 @@ never filled with callers that are merely waiting their turn.
 from __future__ import annotations
 
 import asyncio
-import copy
 import logging
 import os
 import time
@@ -85,22 +84,20 @@ class _Call:
 class RTCClient:
     """Synchronous client. Thread-safe: share one per process (it pools connections).
 
-    ``limiter`` (shared by every client of the process) is waited on with
-    ``acquire_blocking`` before each call; None disables limiting. ``timeout`` is requests'
-    (connect, read) in seconds. ``on_call`` is told of every call's outcome.
+    It does not rate-limit: :class:`AsyncRTCClient` waits for the process's limiter on the
+    event loop before each call. ``timeout`` is requests' (connect, read) in seconds.
+    ``on_call`` is told of every call's outcome.
     """
 
     def __init__(
         self,
         endpoint: str = DEFAULT_ENDPOINT,
         *,
-        limiter: RateLimiter | None,
         timeout: tuple[float, float] = (3.05, 10.0),
         session: requests.Session | None = None,
         on_call: CallObserver | None = None,
     ) -> None:
         self.endpoint = _checked_endpoint(endpoint)
-        self.limiter = limiter
         self.timeout = timeout
         self._session = session or requests.Session()
         self.on_call = on_call
@@ -111,54 +108,44 @@ class RTCClient:
         value = environ.get(ENV_ENDPOINT, "").strip()
         return _checked_endpoint(value) if value else DEFAULT_ENDPOINT
 
-    def without_limiter(self) -> RTCClient:
-        """The same client (same connection pool) that skips the limiter: for callers that
-        have already waited for their token, like :class:`AsyncRTCClient`."""
-        clone = copy.copy(self)
-        clone.limiter = None
-        return clone
-
     # ------------------------------------------------------------------------ actions
 
     def start_mpu_task(
-        self, creds: Credentials, params: StartParams, *, priority: int = URGENT
+        self, creds: Credentials, params: StartParams
     ) -> str:
         """Start a task; returns the RequestId. The stream URL is never logged or shown."""
         call = _Call(START, params.app_id, params.task_id)
-        body = self._call(call, creds, params.to_query(), priority, (params.stream_url,))
+        body = self._call(call, creds, params.to_query(), (params.stream_url,))
         return _request_id(body)
 
     def get_mpu_task_status(
-        self, creds: Credentials, app_id: str, task_id: str, *, priority: int = ROUTINE
+        self, creds: Credentials, app_id: str, task_id: str
     ) -> TaskStatus:
         call = _Call(STATUS, app_id, task_id)
-        body = self._call(call, creds, {"AppId": app_id, "TaskId": task_id}, priority)
+        body = self._call(call, creds, {"AppId": app_id, "TaskId": task_id})
         return TaskStatus(_status_of(call, body), _request_id(body))
 
     def update_mpu_layout(
-        self, creds: Credentials, app_id: str, task_id: str, layout: LayoutParams, *,
-        priority: int = URGENT,
+        self, creds: Credentials, app_id: str, task_id: str, layout: LayoutParams
     ) -> str:
         call = _Call(UPDATE, app_id, task_id)
         query = {"AppId": app_id, "TaskId": task_id, **layout.to_query()}
-        return _request_id(self._call(call, creds, query, priority))
+        return _request_id(self._call(call, creds, query))
 
     def stop_mpu_task(
-        self, creds: Credentials, app_id: str, task_id: str, *, priority: int = URGENT
+        self, creds: Credentials, app_id: str, task_id: str
     ) -> str:
         call = _Call(STOP, app_id, task_id)
-        body = self._call(call, creds, {"AppId": app_id, "TaskId": task_id}, priority)
+        body = self._call(call, creds, {"AppId": app_id, "TaskId": task_id})
         return _request_id(body)
 
     # ---------------------------------------------------------------------- plumbing
 
     def _call(
         self, call: _Call, creds: Credentials, action_params: Mapping[str, str],
-        priority: int, extra_secrets: Iterable[str] = (),
+        extra_secrets: Iterable[str] = (),
     ) -> dict[str, Any]:
-        """Wait for a token, send, and return the JSON body of a success or raise."""
-        if self.limiter is not None:
-            self.limiter.acquire_blocking(priority)
+        """Send, and return the JSON body of a success or raise."""
         secrets = (*creds.sensitive_values(), *extra_secrets)
         started = time.monotonic()
         try:
@@ -204,7 +191,7 @@ class RTCClient:
 
 class AsyncRTCClient:
     """The same four calls for asyncio: wait for the limiter on the loop, then run the
-    HTTP call in a worker thread (``asyncio.to_thread``) with the inner limiter bypassed.
+    HTTP call in a worker thread (``asyncio.to_thread``).
 
     Cancelling a call stops the wait, not a request already sent: the service may still
     act on it, which is why the operator records the TaskId before starting.
@@ -213,7 +200,7 @@ class AsyncRTCClient:
     def __init__(self, client: RTCClient, limiter: RateLimiter | None) -> None:
         self.client = client
         self.limiter = limiter
-        self._inner = client.without_limiter()
+        self._inner = client
 
     async def _turn(self, priority: int) -> None:
         if self.limiter is not None:
