@@ -72,3 +72,16 @@ async def test_urgent_call_overtakes_queued_polls_with_a_small_pool(
     # same instant) went first; the other 7 queued polls came after it.
     assert order.index("urgent") <= 3, order
     assert len(order) == 11
+
+
+async def test_each_call_tells_the_limiter_when_it_is_sent(
+    fake_rtc: FakeRTC, creds: Credentials
+) -> None:
+    """The limiter's window counts sends; a call that never said so would hold the next
+    grant back (on this frozen clock: for ever)."""
+    clock = [100.0]
+    limiter = RateLimiter(rate=10.0, clock=lambda: clock[0])
+    rtc = AsyncRTCClient(RTCClient(fake_rtc.url), limiter)
+    assert await rtc.stop_mpu_task(creds, "a", "t1")
+    clock[0] += 0.1  # past the spread, well within the hold of an unsent grant
+    assert await asyncio.wait_for(rtc.stop_mpu_task(creds, "a", "t2"), 5)

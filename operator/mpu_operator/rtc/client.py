@@ -18,7 +18,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 
@@ -27,7 +27,7 @@ from mpu_operator.rtc import errors
 from mpu_operator.rtc.credentials import Credentials
 from mpu_operator.rtc.errors import RTCError
 from mpu_operator.rtc.params import API_VERSION, LayoutParams, StartParams
-from mpu_operator.rtc.ratelimit import ROUTINE, URGENT, RateLimiter
+from mpu_operator.rtc.ratelimit import ROUTINE, URGENT, RateLimiter, Turn
 from mpu_operator.rtc.signing import signed_params
 
 DEFAULT_ENDPOINT = "https://rtc.aliyuncs.com"
@@ -43,6 +43,7 @@ STOP = "StopMPUTask"
 _SUCCESS_CODES = frozenset({"", "OK", "Success", "200"})
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: ``on_call(action, code, seconds)``: told of every call's outcome (``OK`` or the error's
 #: code) and how long the HTTP exchange took; for metrics (:mod:`mpu_operator.metrics`).
@@ -191,7 +192,8 @@ class RTCClient:
 
 class AsyncRTCClient:
     """The same four calls for asyncio: wait for the limiter on the loop, then run the
-    HTTP call in a worker thread (``asyncio.to_thread``).
+    HTTP call in a worker thread (``asyncio.to_thread``), telling the limiter when it is
+    sent (the limiter's window counts sends, see ``rtc.ratelimit``).
 
     Cancelling a call stops the wait, not a request already sent: the service may still
     act on it, which is why the operator records the TaskId before starting.
@@ -200,37 +202,40 @@ class AsyncRTCClient:
     def __init__(self, client: RTCClient, limiter: RateLimiter | None) -> None:
         self.client = client
         self.limiter = limiter
-        self._inner = client
 
-    async def _turn(self, priority: int) -> None:
-        if self.limiter is not None:
-            await self.limiter.acquire(priority)
+    async def _call(self, priority: int, call: Callable[..., T], *args: Any) -> T:
+        turn = None if self.limiter is None else await self.limiter.acquire(priority)
+        return await asyncio.to_thread(_send, turn, call, *args)
 
     async def start_mpu_task(
         self, creds: Credentials, params: StartParams, *, priority: int = URGENT
     ) -> str:
-        await self._turn(priority)
-        return await asyncio.to_thread(self._inner.start_mpu_task, creds, params)
+        return await self._call(priority, self.client.start_mpu_task, creds, params)
 
     async def get_mpu_task_status(
         self, creds: Credentials, app_id: str, task_id: str, *, priority: int = ROUTINE
     ) -> TaskStatus:
-        await self._turn(priority)
-        return await asyncio.to_thread(self._inner.get_mpu_task_status, creds, app_id, task_id)
+        return await self._call(priority, self.client.get_mpu_task_status, creds, app_id,
+                                task_id)
 
     async def update_mpu_layout(
         self, creds: Credentials, app_id: str, task_id: str, layout: LayoutParams, *,
         priority: int = URGENT,
     ) -> str:
-        await self._turn(priority)
-        return await asyncio.to_thread(
-            self._inner.update_mpu_layout, creds, app_id, task_id, layout)
+        return await self._call(priority, self.client.update_mpu_layout, creds, app_id,
+                                task_id, layout)
 
     async def stop_mpu_task(
         self, creds: Credentials, app_id: str, task_id: str, *, priority: int = URGENT
     ) -> str:
-        await self._turn(priority)
-        return await asyncio.to_thread(self._inner.stop_mpu_task, creds, app_id, task_id)
+        return await self._call(priority, self.client.stop_mpu_task, creds, app_id, task_id)
+
+
+def _send(turn: Turn | None, call: Callable[..., T], *args: Any) -> T:
+    """In the worker thread: the request goes out now."""
+    if turn is not None:
+        turn.sent()
+    return call(*args)
 
 
 # ------------------------------------------------------------------------- helpers

@@ -21,6 +21,13 @@ granted exactly 0.1 s apart arrive 11 in some second whenever one is delayed a l
 than the tenth after it (``make bench`` saw a peak of 11 at 10/s). The price is the guard's
 share of the throughput (5 % by default).
 
+The window counts calls when they are *sent*, not when they are granted: on a busy
+machine a granted caller may run late, and several late callers would then send
+together. So :meth:`RateLimiter.acquire` returns a :class:`Turn`; the caller says
+:meth:`Turn.sent` as its request goes out (``AsyncRTCClient`` does, in the worker thread),
+the log takes that time, and the next grant waits for it (at most ``HOLD`` seconds: a
+caller cancelled before it sent never says so).
+
 Callers wait with :meth:`RateLimiter.acquire` on the operator's event loop, holding no
 thread. Tokens are granted by whichever caller touches the limiter (``_dispatch``), in
 queue order (priority, then first come first served). Only the waiter at the head of the
@@ -50,6 +57,8 @@ PRIORITIES = (EDIT, URGENT, CONFIRM, ROUTINE)  # highest first
 GUARD = 0.05
 #: The least time between two grants, as a share of the even spacing (window / k).
 SPREAD = 0.8
+#: Seconds a grant not yet reported sent holds the next one back, at most.
+HOLD = 1.0
 _EPS = 1e-9  # float slack when comparing times
 _TIMER_SLACK = 1e-4  # seconds added to a head's timer so it wakes after, not before, its turn
 
@@ -82,6 +91,16 @@ def window_of(rate: float, guard: float = GUARD) -> tuple[int, float]:
     if rate >= 1:
         return math.floor(rate), 1.0 + guard
     return 1, (1.0 + guard) / rate
+
+
+class Turn:
+    """A granted call: say :meth:`sent` when the request goes out (any thread)."""
+
+    def __init__(self, limiter: RateLimiter, waiter: _Waiter) -> None:
+        self._limiter, self._waiter = limiter, waiter
+
+    def sent(self) -> None:
+        self._limiter._sent(self._waiter)
 
 
 class _Waiter:
@@ -142,12 +161,13 @@ class RateLimiter:
         self._gap = SPREAD * self._window / self._k  # the least time between two grants
         self._rate = float(rate)
         self._recent: deque[tuple[float, _Waiter]] = deque(maxlen=self._k)  # the last k
+        self._unsent: tuple[float, _Waiter] | None = None  # the last grant, until it is sent
         self._queues: dict[int, deque[_Waiter]] = {p: deque() for p in PRIORITIES}
         self._granted = dict.fromkeys(PRIORITIES, 0)
 
     # ---------------------------------------------------------------- public interface
 
-    async def acquire(self, priority: int = ROUTINE) -> None:
+    async def acquire(self, priority: int = ROUTINE) -> Turn:
         """Wait on the event loop (no thread held) until this caller may call.
 
         Cancelling the wait is safe: a grant made in the meantime is taken back.
@@ -157,14 +177,14 @@ class RateLimiter:
         waiter = _Waiter(priority)
         if self._enter(waiter):
             self._waited(priority, started)
-            return
+            return Turn(self, waiter)
         try:
             while True:
                 waiter.event.clear()
                 delay = self._poll(waiter)
                 if delay is None:
                     self._waited(priority, started)
-                    return
+                    return Turn(self, waiter)
                 await waiter.sleep(delay)
         except BaseException:
             self._leave(waiter)
@@ -236,9 +256,7 @@ class RateLimiter:
                 self._queues[waiter.priority].remove(waiter)
             else:
                 self._granted[waiter.priority] -= 1
-                kept = [entry for entry in self._recent if entry[1] is not waiter]
-                self._recent.clear()
-                self._recent.extend(kept)
+                self._replace(waiter, None)
                 self._dispatch()
             self._notify_head()  # it may have been the head, the one keeping the timer
 
@@ -261,13 +279,33 @@ class RateLimiter:
         due = self._recent[-1][0] + self._gap
         if len(self._recent) == self._k:
             due = max(due, self._recent[0][0] + self._window)
+        if self._unsent is not None:
+            due = max(due, self._unsent[0] + HOLD)
         return due
+
+    def _sent(self, waiter: _Waiter) -> None:
+        """The call granted to ``waiter`` goes out now: the log takes this time."""
+        with self._lock:
+            if self._unsent is None or self._unsent[1] is not waiter:
+                return  # a hold that ran out, or said twice: the log has moved on
+            self._replace(waiter, self._clock())
+            self._dispatch()
+            self._notify_head()
+
+    def _replace(self, waiter: _Waiter, sent_at: float | None) -> None:
+        """Re-date ``waiter``'s grant in the log to ``sent_at``, or drop it (None)."""
+        if self._unsent is not None and self._unsent[1] is waiter:
+            self._unsent = None
+        entries = [(t, w) if w is not waiter else (sent_at, w) for t, w in self._recent]
+        self._recent.clear()
+        self._recent.extend((t, w) for t, w in entries if t is not None)
 
     def _due(self, now: float) -> bool:
         return now >= self._next() - _EPS
 
     def _grant(self, waiter: _Waiter, now: float) -> None:
         self._recent.append((now, waiter))
+        self._unsent = (now, waiter)
         waiter.granted = True
         self._granted[waiter.priority] += 1
 
