@@ -147,3 +147,13 @@ def test_by_default_steady_polls_take_most_of_the_budget() -> None:
     timing = Timing(steady_poll=5, api_qps=10, jitter=0)
     steady = Record(task_id="t", state=TaskState.ACTIVE, remote_status=1)
     assert poll_interval(steady, at(0), timing, 1000, 0.0) == pytest.approx(1000 / 8.5)
+
+
+def test_the_poll_budget_is_a_share_of_whole_calls_per_second() -> None:
+    """A shard's slice of 10 calls/s over 3 shards is 3 a second at the limiter: polls
+    take 85 % of 3, not of 3.33 (which would be 94 % of what the limiter lets through)."""
+    timing = Timing(steady_poll=5, api_qps=10 / 3, jitter=0)
+    steady = Record(task_id="t", state=TaskState.ACTIVE, remote_status=1)
+    assert poll_interval(steady, at(0), timing, 300, 0.0) == pytest.approx(300 / 2.55)
+    slow = Timing(steady_poll=5, api_qps=0.5, poll_budget_share=0.5, jitter=0)
+    assert poll_interval(steady, at(0), slow, 10, 0.0) == pytest.approx(40)

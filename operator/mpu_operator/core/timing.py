@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -52,7 +53,10 @@ def poll_interval(record: Record, now: datetime, timing: Timing, active_tasks: i
     about every 118 s, which is also how long a task failing at the service may go
     unnoticed.
     """
-    budget = max(timing.api_qps * timing.poll_budget_share, 0.001)
+    # The limiter lets whole calls per second through: 10/3 calls/s (a third shard's
+    # slice of 10) is 3 a second, so the share is of that.
+    whole = math.floor(timing.api_qps) if timing.api_qps >= 1 else timing.api_qps
+    budget = max(whole * timing.poll_budget_share, 0.001)
     if is_confirming(record):
         base = timing.fast_poll
     elif is_changing(record, now, timing):
