@@ -74,7 +74,7 @@ def stable_jitter(record: Record) -> float:
     on average, the more so the more often the task is looked at."""
     last = record.last_polled_at.isoformat() if record.last_polled_at else ""
     digest = hashlib.blake2b(f"{record.task_id}|{last}".encode(), digest_size=4).digest()
-    return int.from_bytes(digest, "big") / 0xFFFFFFFF * 2.0 - 1.0
+    return int.from_bytes(digest) / 0xFFFFFFFF * 2.0 - 1.0  # big-endian
 
 
 def restart_delay(failures: int, timing: Timing) -> float:
