@@ -36,7 +36,7 @@ from mpu_operator.metrics import (
 from mpu_operator.rtc.client import STATUS, RTCClient
 from mpu_operator.rtc.credentials import Credentials
 from mpu_operator.rtc.errors import CLIENT_TIMEOUT, RTCError
-from mpu_operator.rtc.ratelimit import ROUTINE, URGENT, RateLimiter
+from mpu_operator.rtc.ratelimit import CONFIRM, URGENT, RateLimiter
 
 SECRET_URL = "rtmp://user:pw-SENTINEL@push.example.com/live/x?auth_key=SENTINEL-q#frag"
 CREDS = Credentials("keyid", "keysecret-SENTINEL")
@@ -203,7 +203,7 @@ class _Session:
 ])
 def test_the_client_reports_every_call(session: _Session, code: str) -> None:
     m = Metrics()
-    client = RTCClient("http://rtc.invalid", limiter=None, on_call=m.rtc_call,
+    client = RTCClient("http://rtc.invalid", on_call=m.rtc_call,
                        session=session)  # type: ignore[arg-type]
     with contextlib.suppress(RTCError):
         client.get_mpu_task_status(CREDS, "app", "task")
@@ -215,7 +215,7 @@ def test_a_failing_observer_never_fails_the_call() -> None:
     def broken(action: str, code: str, seconds: float) -> None:
         raise RuntimeError("metrics broke")
 
-    client = RTCClient("http://rtc.invalid", limiter=None, on_call=broken,
+    client = RTCClient("http://rtc.invalid", on_call=broken,
                        session=_Session(body={"RequestId": "r", "Status": 1}))  # type: ignore[arg-type]
     assert client.get_mpu_task_status(CREDS, "app", "task").status == 1
 
@@ -224,20 +224,20 @@ def test_the_limiter_reports_each_grant_with_its_wait() -> None:
     m = Metrics()
     now = [0.0]
     limiter = RateLimiter(rate=1.0, clock=lambda: now[0], on_wait=m.limiter_waited)
-    assert limiter.acquire_blocking(URGENT)  # the saved-up token: no wait
-    assert not limiter.acquire_blocking(ROUTINE, timeout=0.05)  # gave up: not a grant
 
-    async def second() -> None:
-        waiting = asyncio.ensure_future(limiter.acquire(ROUTINE))
+    async def two() -> None:
+        await limiter.acquire(URGENT)  # nothing granted before: no wait
+        waiting = asyncio.ensure_future(limiter.acquire(CONFIRM))
         await asyncio.sleep(0.05)
-        now[0] = 1.0
+        now[0] = 2.0
         limiter.wake()
         await waiting
 
-    asyncio.run(second())
+    asyncio.run(two())
     assert value(m, "mpu_rate_limiter_wait_seconds_count", priority="urgent") == 1
-    assert value(m, "mpu_rate_limiter_wait_seconds_count", priority="routine") == 1
-    assert value(m, "mpu_rate_limiter_wait_seconds_sum", priority="routine") >= 0.04
+    assert value(m, "mpu_rate_limiter_wait_seconds_count", priority="confirm") == 1
+    assert value(m, "mpu_rate_limiter_wait_seconds_count", priority="routine") == 0
+    assert value(m, "mpu_rate_limiter_wait_seconds_sum", priority="confirm") >= 0.04
     assert value(m, "mpu_rate_limiter_wait_seconds_sum", priority="urgent") < 0.04
 
 

@@ -23,7 +23,7 @@ from prometheus_client.exposition import start_http_server
 
 from mpu_operator.core.model import Phase
 from mpu_operator.rtc.client import START, STATUS, STOP, UPDATE
-from mpu_operator.rtc.ratelimit import EDIT, ROUTINE, URGENT
+from mpu_operator.rtc.ratelimit import CONFIRM, EDIT, ROUTINE, URGENT
 
 OK = "OK"
 OTHER = "Other"
@@ -33,7 +33,7 @@ CODE_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,64}")
 #: :data:`OTHER` (the service documents a few dozen; a flood of new ones is not news).
 MAX_CODES = 64
 ACTIONS = frozenset({START, STATUS, UPDATE, STOP})
-PRIORITIES = {EDIT: "edit", URGENT: "urgent", ROUTINE: "routine"}
+PRIORITIES = {EDIT: "edit", URGENT: "urgent", CONFIRM: "confirm", ROUTINE: "routine"}
 PHASES = tuple(phase.value for phase in Phase)
 
 # An RTC call takes tens of milliseconds; its read timeout is 10 s.

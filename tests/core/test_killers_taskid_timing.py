@@ -17,6 +17,7 @@ from mpu_operator.core.timing import (
     restart_delay,
     retry_delay,
     seconds_until,
+    stable_jitter,
 )
 
 from .fixtures import T0, at
@@ -110,3 +111,49 @@ def test_seconds_until() -> None:
     assert seconds_until(at(2.5), T0) == 2.5
     assert seconds_until(at(-2.5), T0) == 0.0
     assert after(T0, 1.5) == T0 + timedelta(seconds=1.5)
+
+
+def test_the_jitter_of_one_poll_is_fixed_however_often_the_task_is_looked_at() -> None:
+    """A fresh draw at every look pushed polls late (make bench: steady polling far under
+    its budget); one poll's jitter is a function of the task and its last poll."""
+    record = Record(task_id="t", state=TaskState.ACTIVE, remote_status=1,
+                    last_polled_at=at(0))
+    assert stable_jitter(record) == stable_jitter(record.replace(changed_at=at(5)))
+    assert stable_jitter(record) != stable_jitter(record.replace(last_polled_at=at(1)))
+    assert stable_jitter(record) != stable_jitter(record.replace(task_id="u"))
+    assert stable_jitter(record) != stable_jitter(record.replace(last_polled_at=None))
+
+
+def test_jitter_units_spread_over_minus_one_to_one() -> None:
+    units = [stable_jitter(Record(task_id=f"t{i}", last_polled_at=at(i))) for i in range(2000)]
+    assert all(-1.0 <= u <= 1.0 for u in units)
+    assert min(units) < -0.95 and max(units) > 0.95  # the whole range, both signs
+    assert abs(sum(units) / len(units)) < 0.05  # centred: polls neither early nor late
+    assert sum(u < 0 for u in units) == pytest.approx(1000, abs=100)
+
+
+def test_the_jitter_unit_is_the_hash_scaled() -> None:
+    # blake2b("t|", digest_size=4) and blake2b("t|1970-01-01T00:00:00+00:00", ...)
+    import hashlib
+    for last, key in ((None, "t|"), (T0, f"t|{T0.isoformat()}")):
+        raw = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=4).digest(), "big")
+        expected = raw / 0xFFFFFFFF * 2.0 - 1.0
+        assert stable_jitter(Record(task_id="t", last_polled_at=last)) == expected
+
+
+def test_by_default_steady_polls_take_most_of_the_budget() -> None:
+    """1000 tasks at 10 calls/s: each polled about every 118 s (issue 9: "about every
+    100 s"), not every 200 s as with half the budget."""
+    timing = Timing(steady_poll=5, api_qps=10, jitter=0)
+    steady = Record(task_id="t", state=TaskState.ACTIVE, remote_status=1)
+    assert poll_interval(steady, at(0), timing, 1000, 0.0) == pytest.approx(1000 / 8.5)
+
+
+def test_the_poll_budget_is_a_share_of_whole_calls_per_second() -> None:
+    """A shard's slice of 10 calls/s over 3 shards is 3 a second at the limiter: polls
+    take 85 % of 3, not of 3.33 (which would be 94 % of what the limiter lets through)."""
+    timing = Timing(steady_poll=5, api_qps=10 / 3, jitter=0)
+    steady = Record(task_id="t", state=TaskState.ACTIVE, remote_status=1)
+    assert poll_interval(steady, at(0), timing, 300, 0.0) == pytest.approx(300 / 2.55)
+    slow = Timing(steady_poll=5, api_qps=0.5, poll_budget_share=0.5, jitter=0)
+    assert poll_interval(steady, at(0), slow, 10, 0.0) == pytest.approx(40)

@@ -20,7 +20,6 @@ from mpu_operator.rtc.codes import ErrorKind
 from mpu_operator.rtc.credentials import Credentials
 from mpu_operator.rtc.errors import RTCError
 from mpu_operator.rtc.params import Watermark
-from mpu_operator.rtc.ratelimit import RateLimiter
 from mpu_operator.rtc.signing import percent_encode
 
 from .fakertc import FORBIDDEN, KEY_ID, LAYOUT, START, STREAM_URL, Answer, FakeRTC, error
@@ -29,7 +28,6 @@ LOGO = Watermark("https://img.example.com/logo.png", 0.8, 0.05, 0.1, 0.1, alpha=
 
 
 def client_for(fake: FakeRTC, **kwargs: object) -> RTCClient:
-    kwargs.setdefault("limiter", None)
     kwargs.setdefault("timeout", (1.0, 2.0))
     return RTCClient(fake.url, **kwargs)  # type: ignore[arg-type]
 
@@ -261,7 +259,7 @@ def test_read_timeout_is_retryable(fake_rtc: FakeRTC, creds: Credentials) -> Non
 
 
 def test_connection_refused_is_retryable(closed_port: int, creds: Credentials) -> None:
-    client = RTCClient(f"http://127.0.0.1:{closed_port}", limiter=None, timeout=(1.0, 1.0))
+    client = RTCClient(f"http://127.0.0.1:{closed_port}", timeout=(1.0, 1.0))
     err = call_error(client.start_mpu_task, creds, START)
     assert (err.code, err.http_status, err.kind) == (errors.CLIENT_CONNECTION, None,
                                                      ErrorKind.RETRYABLE)
@@ -269,19 +267,8 @@ def test_connection_refused_is_retryable(closed_port: int, creds: Credentials) -
     assert_no_secrets(str(err), repr(err))
 
 
-# ----------------------------------------------------------------- limiter and logging
+# ------------------------------------------------------------------------- logging
 
-
-def test_calls_take_tokens_with_their_priority(fake_rtc: FakeRTC, creds: Credentials) -> None:
-    limiter = RateLimiter(rate=1000, burst=10)
-    client = client_for(fake_rtc, limiter=limiter)
-    client.start_mpu_task(creds, START)
-    client.get_mpu_task_status(creds, "a", "t")
-    client.get_mpu_task_status(creds, "a", "t", priority=0)
-    stats = limiter.stats()
-    assert (stats.granted_urgent, stats.granted_routine) == (2, 1)
-    client.without_limiter().stop_mpu_task(creds, "a", "t")
-    assert limiter.stats().granted == 3
 
 
 def test_logs_say_what_happened_and_nothing_secret(
@@ -323,7 +310,7 @@ def test_endpoint_from_env() -> None:
 def test_given_session_is_used(fake_rtc: FakeRTC, creds: Credentials) -> None:
     session = requests.Session()
     session.headers["X-Test"] = "yes"
-    client = RTCClient(fake_rtc.url, limiter=None, session=session)
+    client = RTCClient(fake_rtc.url, session=session)
     client.stop_mpu_task(creds, "a", "t")
     assert fake_rtc.received[0].headers["X-Test"] == "yes"
     assert fake_rtc.received[0].headers["User-Agent"].startswith("mpu-operator/")

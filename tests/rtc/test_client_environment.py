@@ -33,7 +33,7 @@ def test_the_proxy_and_ca_settings_are_read_once_and_still_used(
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
     session = _Recording()
-    client = RTCClient("https://rtc.example.com", limiter=None, session=session)
+    client = RTCClient("https://rtc.example.com", session=session)
     assert session.trust_env is False  # requests no longer re-reads them per call
     monkeypatch.setenv("HTTPS_PROXY", "http://other.example:1")
     with pytest.raises(RTCError):
@@ -46,7 +46,7 @@ def test_no_proxy_for_the_endpoint_is_kept(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
     monkeypatch.setenv("NO_PROXY", "rtc.example.com")
     session = _Recording()
-    client = RTCClient("https://rtc.example.com", limiter=None, session=session)
+    client = RTCClient("https://rtc.example.com", session=session)
     with pytest.raises(RTCError):
         client.get_mpu_task_status(Credentials("id", "secret"), "app", "task")
     assert not session.kwargs["proxies"].get("https")

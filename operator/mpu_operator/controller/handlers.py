@@ -55,7 +55,7 @@ def build_context(config: OperatorConfig, kube: Kube | None = None,
     """``metrics`` defaults to the process's (what ``MPU_METRICS_PORT`` serves)."""
     metrics = metrics or metrics_mod.process()
     limiter = RateLimiter(rate=config.timing.api_qps, on_wait=metrics.limiter_waited)
-    client = RTCClient(config.endpoint, limiter=None, on_call=metrics.rtc_call)
+    client = RTCClient(config.endpoint, on_call=metrics.rtc_call)
     ledger = Ledger(_started_at, timedelta(seconds=config.timing.url_cooldown),
                     shard=config.shard)
     return rc.Context(config=config, rtc=AsyncRTCClient(client, limiter),

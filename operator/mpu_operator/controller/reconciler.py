@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -29,13 +28,13 @@ from mpu_operator.core.ledger import EPOCH, Ledger, claim_for, held_use
 from mpu_operator.core.model import Desired, Owner, Record, TaskState, UpdateKind
 from mpu_operator.core.rules import Free, Gate, IdClaim, UrlUse
 from mpu_operator.core.status import View, clamp_future, record_from_status, render
-from mpu_operator.core.timing import is_confirming, poll_interval
+from mpu_operator.core.timing import is_confirming, poll_interval, stable_jitter
 from mpu_operator.metrics import Metrics
 from mpu_operator.rtc.client import AsyncRTCClient
 from mpu_operator.rtc.codes import ErrorKind
 from mpu_operator.rtc.credentials import Credentials
 from mpu_operator.rtc.errors import RTCError
-from mpu_operator.rtc.ratelimit import EDIT, ROUTINE, URGENT
+from mpu_operator.rtc.ratelimit import CONFIRM, EDIT, ROUTINE, URGENT
 from mpu_operator.streamurl import redact
 
 logger = logging.getLogger(__name__)
@@ -50,7 +49,6 @@ class Context:
     rtc: AsyncRTCClient
     kube: Kube
     ledger: Ledger
-    rng: random.Random = field(default_factory=random.Random)
     metrics: Metrics = field(default_factory=Metrics)  # a private one unless given
 
     def now(self) -> datetime:
@@ -225,7 +223,7 @@ def _situation(ctx: Context, record: Record, inputs: Inputs, desired: Desired | 
         quota_ok = ctx.ledger.quota_ok(inputs.owner, desired.app_id, inputs.indexed,
                                        ctx.config.max_tasks_per_app)
     active = ctx.ledger.active_count(inputs.indexed)
-    interval = poll_interval(record, now, timing, active, ctx.rng.uniform(-1.0, 1.0))
+    interval = poll_interval(record, now, timing, active, stable_jitter(record))
     poll_at = (record.last_polled_at or EPOCH) + timedelta(seconds=interval)
     deletion_policy = str(spec_raw.get("deletionPolicy") or "Delete") \
         if isinstance(spec_raw, Mapping) else "Delete"
@@ -306,15 +304,16 @@ def _report_start_error(body: Mapping[str, Any], err: RTCError, action: d.Start)
 
 async def _poll(ctx: Context, obj: ObjectState, inputs: Inputs, creds: Credentials,
                 action: d.Poll) -> Record | None:
-    """GetMPUTaskStatus; a routine poll gives way to a user's change (then None)."""
+    """GetMPUTaskStatus; any poll, even a confirming one (it may wait behind queued
+    starts), gives way to a user's change (then None)."""
     assert obj.record is not None
     record = obj.record
-    urgent = is_confirming(record)
+    confirming = is_confirming(record)
     try:
         result = await _preemptible(
             obj, ctx.rtc.get_mpu_task_status(creds, action.app_id, action.task_id,
-                                             priority=URGENT if urgent else ROUTINE),
-            preemptible=not urgent)
+                                             priority=CONFIRM if confirming else ROUTINE),
+            preemptible=True)
     except _Preempted:
         return None
     except RTCError as err:

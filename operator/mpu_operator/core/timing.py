@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,7 +20,11 @@ class Timing:
     backoff_max: float = 300.0  # cap of the restart and retry back-off
     healthy_after: float = 300.0  # a task that ran this long resets the back-off
     api_qps: float = 10.0
-    poll_budget_share: float = 0.5  # at most this share of the QPS goes to routine polls
+    #: At most this share of the QPS goes to polls that stretch (all but confirming ones).
+    #: Routine polls rank last at the limiter, so they may take most of it: whatever a
+    #: start, an edit or a confirmation needs is served first, and the limiter's guard
+    #: (5 %) plus the rest is left for those without making polls fall behind.
+    poll_budget_share: float = 0.85
     #: How long a start whose outcome is unknown may still take effect at the service:
     #: until then its TaskId is kept (resent, or polled while the spec moved on).
     unknown_start_window: float = 30.0
@@ -39,13 +45,18 @@ def is_changing(record: Record, now: datetime, timing: Timing) -> bool:
 
 def poll_interval(record: Record, now: datetime, timing: Timing, active_tasks: int,
                   jitter_unit: float) -> float:
-    """Seconds until the next poll. ``jitter_unit`` in [-1, 1] comes from the caller's RNG.
+    """Seconds from the last poll to the next. ``jitter_unit`` in [-1, 1]: :func:`stable_jitter`.
 
-    Only polls that confirm a user's change run at the fast cadence regardless of load;
-    all others stretch with the number of active tasks so that together they use at most
-    ``poll_budget_share`` of the API rate, leaving room for users' changes.
+    Only polls that confirm a start or a stop run at the fast cadence regardless of load;
+    all others stretch with the number of active tasks so that together they use
+    ``poll_budget_share`` of the API rate: with 1000 tasks at 10 calls/s, each is polled
+    about every 118 s, which is also how long a task failing at the service may go
+    unnoticed.
     """
-    budget = max(timing.api_qps * timing.poll_budget_share, 0.001)
+    # The limiter lets whole calls per second through: 10/3 calls/s (a third shard's
+    # slice of 10) is 3 a second, so the share is of that.
+    whole = math.floor(timing.api_qps) if timing.api_qps >= 1 else timing.api_qps
+    budget = max(whole * timing.poll_budget_share, 0.001)
     if is_confirming(record):
         base = timing.fast_poll
     elif is_changing(record, now, timing):
@@ -53,6 +64,17 @@ def poll_interval(record: Record, now: datetime, timing: Timing, active_tasks: i
     else:
         base = max(timing.steady_poll, active_tasks / budget)
     return max(0.05, base * (1.0 + timing.jitter * jitter_unit))
+
+
+def stable_jitter(record: Record) -> float:
+    """A jitter unit in [-1, 1], fixed for one poll of one task (a hash of its TaskId and
+    last poll), different between tasks and between polls so that tasks started together
+    drift apart. Not a fresh random draw at every look: the shell decides again at every
+    event, and a poll that happens only once a fresh draw lands in the past comes late
+    on average, the more so the more often the task is looked at."""
+    last = record.last_polled_at.isoformat() if record.last_polled_at else ""
+    digest = hashlib.blake2b(f"{record.task_id}|{last}".encode(), digest_size=4).digest()
+    return int.from_bytes(digest) / 0xFFFFFFFF * 2.0 - 1.0  # big-endian
 
 
 def restart_delay(failures: int, timing: Timing) -> float:

@@ -13,13 +13,12 @@ never filled with callers that are merely waiting their turn.
 from __future__ import annotations
 
 import asyncio
-import copy
 import logging
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 
@@ -29,7 +28,7 @@ from mpu_operator.rtc import errors
 from mpu_operator.rtc.credentials import Credentials
 from mpu_operator.rtc.errors import RTCError
 from mpu_operator.rtc.params import API_VERSION, LayoutParams, StartParams, UpdateTaskParams
-from mpu_operator.rtc.ratelimit import ROUTINE, URGENT, RateLimiter
+from mpu_operator.rtc.ratelimit import ROUTINE, URGENT, RateLimiter, Turn
 from mpu_operator.rtc.signing import signed_params
 
 DEFAULT_ENDPOINT = "https://rtc.aliyuncs.com"
@@ -46,6 +45,7 @@ STOP = "StopMPUTask"
 _SUCCESS_CODES = frozenset({"", "OK", "Success", "200"})
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: ``on_call(action, code, seconds)``: told of every call's outcome (``OK`` or the error's
 #: code) and how long the HTTP exchange took; for metrics (:mod:`mpu_operator.metrics`).
@@ -75,22 +75,20 @@ class _Call:
 class RTCClient:
     """Synchronous client. Thread-safe: share one per process (it pools connections).
 
-    ``limiter`` (shared by every client of the process) is waited on with
-    ``acquire_blocking`` before each call; None disables limiting. ``timeout`` is requests'
-    (connect, read) in seconds. ``on_call`` is told of every call's outcome.
+    It does not rate-limit: :class:`AsyncRTCClient` waits for the process's limiter on the
+    event loop before each call. ``timeout`` is requests' (connect, read) in seconds.
+    ``on_call`` is told of every call's outcome.
     """
 
     def __init__(
         self,
         endpoint: str = DEFAULT_ENDPOINT,
         *,
-        limiter: RateLimiter | None,
         timeout: tuple[float, float] = (3.05, 10.0),
         session: requests.Session | None = None,
         on_call: CallObserver | None = None,
     ) -> None:
         self.endpoint = _checked_endpoint(endpoint)
-        self.limiter = limiter
         self.timeout = timeout
         self._session = session or requests.Session()
         # requests re-reads the proxy and CA-bundle variables (and looks for ~/.netrc) on
@@ -108,64 +106,53 @@ class RTCClient:
         value = environ.get(ENV_ENDPOINT, "").strip()
         return _checked_endpoint(value) if value else DEFAULT_ENDPOINT
 
-    def without_limiter(self) -> RTCClient:
-        """The same client (same connection pool) that skips the limiter: for callers that
-        have already waited for their token, like :class:`AsyncRTCClient`."""
-        clone = copy.copy(self)
-        clone.limiter = None
-        return clone
-
     # ------------------------------------------------------------------------ actions
 
     def start_mpu_task(
-        self, creds: Credentials, params: StartParams, *, priority: int = URGENT
+        self, creds: Credentials, params: StartParams
     ) -> str:
         """Start a task; returns the RequestId. The stream URL is never logged or shown."""
         call = _Call(START, params.app_id, params.task_id)
-        body = self._call(call, creds, params.to_query(), priority, (params.stream_url,))
+        body = self._call(call, creds, params.to_query(), (params.stream_url,))
         return _request_id(body)
 
     def get_mpu_task_status(
-        self, creds: Credentials, app_id: str, task_id: str, *, priority: int = ROUTINE
+        self, creds: Credentials, app_id: str, task_id: str
     ) -> TaskStatus:
         call = _Call(STATUS, app_id, task_id)
-        body = self._call(call, creds, {"AppId": app_id, "TaskId": task_id}, priority)
+        body = self._call(call, creds, {"AppId": app_id, "TaskId": task_id})
         return TaskStatus(_status_of(call, body), _request_id(body))
 
     def update_mpu_layout(
-        self, creds: Credentials, app_id: str, task_id: str, layout: LayoutParams, *,
-        priority: int = URGENT,
+        self, creds: Credentials, app_id: str, task_id: str, layout: LayoutParams
     ) -> str:
         call = _Call(UPDATE, app_id, task_id)
         query = {"AppId": app_id, "TaskId": task_id, **layout.to_query()}
-        return _request_id(self._call(call, creds, query, priority))
+        return _request_id(self._call(call, creds, query))
 
     def update_mpu_task(
-        self, creds: Credentials, app_id: str, task_id: str, params: UpdateTaskParams, *,
-        priority: int = URGENT,
+        self, creds: Credentials, app_id: str, task_id: str, params: UpdateTaskParams
     ) -> str:
         """Change overlays, subscriptions, mix mode and layout of a live task at once (same
         TaskId, no interruption). Sends the whole :class:`UpdateTaskParams`."""
         call = _Call(UPDATE_TASK, app_id, task_id)
         query = {"AppId": app_id, "TaskId": task_id, **params.to_query()}
-        return _request_id(self._call(call, creds, query, priority))
+        return _request_id(self._call(call, creds, query))
 
     def stop_mpu_task(
-        self, creds: Credentials, app_id: str, task_id: str, *, priority: int = URGENT
+        self, creds: Credentials, app_id: str, task_id: str
     ) -> str:
         call = _Call(STOP, app_id, task_id)
-        body = self._call(call, creds, {"AppId": app_id, "TaskId": task_id}, priority)
+        body = self._call(call, creds, {"AppId": app_id, "TaskId": task_id})
         return _request_id(body)
 
     # ---------------------------------------------------------------------- plumbing
 
     def _call(
         self, call: _Call, creds: Credentials, action_params: Mapping[str, str],
-        priority: int, extra_secrets: Iterable[str] = (),
+        extra_secrets: Iterable[str] = (),
     ) -> dict[str, Any]:
-        """Wait for a token, send, and return the JSON body of a success or raise."""
-        if self.limiter is not None:
-            self.limiter.acquire_blocking(priority)
+        """Send, and return the JSON body of a success or raise."""
         secrets = (*creds.sensitive_values(), *extra_secrets)
         started = time.monotonic()
         try:
@@ -211,7 +198,8 @@ class RTCClient:
 
 class AsyncRTCClient:
     """The same calls for asyncio: wait for the limiter on the loop, then run the
-    HTTP call in a worker thread (``asyncio.to_thread``) with the inner limiter bypassed.
+    HTTP call in a worker thread (``asyncio.to_thread``), telling the limiter when it is
+    sent (the limiter's window counts sends, see ``rtc.ratelimit``).
 
     Cancelling a call stops the wait, not a request already sent: the service may still
     act on it, which is why the operator records the TaskId before starting.
@@ -220,45 +208,47 @@ class AsyncRTCClient:
     def __init__(self, client: RTCClient, limiter: RateLimiter | None) -> None:
         self.client = client
         self.limiter = limiter
-        self._inner = client.without_limiter()
 
-    async def _turn(self, priority: int) -> None:
-        if self.limiter is not None:
-            await self.limiter.acquire(priority)
+    async def _call(self, priority: int, call: Callable[..., T], *args: Any) -> T:
+        turn = None if self.limiter is None else await self.limiter.acquire(priority)
+        return await asyncio.to_thread(_send, turn, call, *args)
 
     async def start_mpu_task(
         self, creds: Credentials, params: StartParams, *, priority: int = URGENT
     ) -> str:
-        await self._turn(priority)
-        return await asyncio.to_thread(self._inner.start_mpu_task, creds, params)
+        return await self._call(priority, self.client.start_mpu_task, creds, params)
 
     async def get_mpu_task_status(
         self, creds: Credentials, app_id: str, task_id: str, *, priority: int = ROUTINE
     ) -> TaskStatus:
-        await self._turn(priority)
-        return await asyncio.to_thread(self._inner.get_mpu_task_status, creds, app_id, task_id)
+        return await self._call(priority, self.client.get_mpu_task_status, creds, app_id,
+                                task_id)
 
     async def update_mpu_layout(
         self, creds: Credentials, app_id: str, task_id: str, layout: LayoutParams, *,
         priority: int = URGENT,
     ) -> str:
-        await self._turn(priority)
-        return await asyncio.to_thread(
-            self._inner.update_mpu_layout, creds, app_id, task_id, layout)
+        return await self._call(priority, self.client.update_mpu_layout, creds, app_id,
+                                task_id, layout)
 
     async def update_mpu_task(
         self, creds: Credentials, app_id: str, task_id: str, params: UpdateTaskParams, *,
         priority: int = URGENT,
     ) -> str:
-        await self._turn(priority)
-        return await asyncio.to_thread(
-            self._inner.update_mpu_task, creds, app_id, task_id, params)
+        return await self._call(priority, self.client.update_mpu_task, creds, app_id,
+                                task_id, params)
 
     async def stop_mpu_task(
         self, creds: Credentials, app_id: str, task_id: str, *, priority: int = URGENT
     ) -> str:
-        await self._turn(priority)
-        return await asyncio.to_thread(self._inner.stop_mpu_task, creds, app_id, task_id)
+        return await self._call(priority, self.client.stop_mpu_task, creds, app_id, task_id)
+
+
+def _send(turn: Turn | None, call: Callable[..., T], *args: Any) -> T:
+    """In the worker thread: the request goes out now."""
+    if turn is not None:
+        turn.sent()
+    return call(*args)
 
 
 # ------------------------------------------------------------------------- helpers

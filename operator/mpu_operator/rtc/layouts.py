@@ -3,14 +3,13 @@ DescribeMPULayoutInfoList, typed, wire-encoded as the old official SDK encodes t
 (``Panes.N.X``, ``AudioMixCount``; a test compares the two encodings).
 
 Kept apart from :mod:`.client` (the task actions) on purpose: the layout calls reuse its
-signing, sending, error and rate-limit machinery (the package-private ``_call`` and
-``_turn``), and add nothing to the task client's surface. Like the task calls they never
+signing, sending, error and rate-limit machinery (the package-private ``_call`` of both
+clients), and add nothing to the task client's surface. Like the task calls they never
 retry: the operator decides, knowing the write-ahead name (see :mod:`mpu_operator.core.layouts`).
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +19,7 @@ from mpu_operator.rtc.client import AsyncRTCClient, RTCClient, _Call
 from mpu_operator.rtc.credentials import Credentials
 from mpu_operator.rtc.errors import RTCError
 from mpu_operator.rtc.layout_params import LayoutPane, MPULayoutParams
-from mpu_operator.rtc.ratelimit import ROUTINE, URGENT
+from mpu_operator.rtc.ratelimit import URGENT
 
 CREATE = "CreateMPULayout"
 MODIFY = "ModifyMPULayout"
@@ -50,32 +49,31 @@ class LayoutInfo:
 
 
 def create_mpu_layout(client: RTCClient, creds: Credentials, params: MPULayoutParams,
-                      name: str, *, priority: int = URGENT) -> int:
+                      name: str) -> int:
     """Create the layout; returns its LayoutId."""
     call = _Call(CREATE, params.app_id, name)
-    body = client._call(call, creds, {**params.to_query(), "Name": name}, priority)
+    body = client._call(call, creds, {**params.to_query(), "Name": name})
     return _integer(call, body, "LayoutId")
 
 
 def modify_mpu_layout(client: RTCClient, creds: Credentials, params: MPULayoutParams,
-                      layout_id: int, name: str, *, priority: int = URGENT) -> str:
+                      layout_id: int, name: str) -> str:
     """Send the whole layout again (ModifyMPULayout replaces what it is given)."""
     call = _Call(MODIFY, params.app_id, str(layout_id))
     query = {**params.to_query(), "LayoutId": str(layout_id), "Name": name}
-    return _request_id(client._call(call, creds, query, priority))
+    return _request_id(client._call(call, creds, query))
 
 
-def delete_mpu_layout(client: RTCClient, creds: Credentials, app_id: str, layout_id: int,
-                      *, priority: int = URGENT) -> str:
+def delete_mpu_layout(client: RTCClient, creds: Credentials, app_id: str,
+                      layout_id: int) -> str:
     call = _Call(DELETE, app_id, str(layout_id))
     query = {"AppId": app_id, "LayoutId": str(layout_id)}
-    return _request_id(client._call(call, creds, query, priority))
+    return _request_id(client._call(call, creds, query))
 
 
 def describe_mpu_layout_info_list(
     client: RTCClient, creds: Credentials, app_id: str, *, name: str | None = None,
     layout_id: int | None = None, page: int = 1, page_size: int = PAGE_SIZE,
-    priority: int = ROUTINE,
 ) -> tuple[list[LayoutInfo], int]:
     """One page of the app's layouts (filtered by name or id): (layouts, total pages)."""
     call = _Call(DESCRIBE, app_id, name or str(layout_id or ""))
@@ -84,14 +82,14 @@ def describe_mpu_layout_info_list(
         query["Name"] = name
     if layout_id is not None:
         query["LayoutId"] = str(layout_id)
-    body = client._call(call, creds, query, priority)
+    body = client._call(call, creds, query)
     pages = body.get("TotalPage")
     total_pages = pages if isinstance(pages, int) and not isinstance(pages, bool) else 1
     return _layouts(call, body), total_pages
 
 
-def find_mpu_layout(client: RTCClient, creds: Credentials, app_id: str, name: str,
-                    *, priority: int = ROUTINE) -> int | None:
+def find_mpu_layout(client: RTCClient, creds: Credentials, app_id: str,
+                    name: str) -> int | None:
     """The LayoutId of the app's layout named exactly ``name``, or None.
 
     The name filter's matching (exact or partial) is not documented, so every page is
@@ -100,7 +98,7 @@ def find_mpu_layout(client: RTCClient, creds: Credentials, app_id: str, name: st
     page, pages = 1, 1
     while page <= min(pages, MAX_PAGES):
         layouts, pages = describe_mpu_layout_info_list(client, creds, app_id, name=name,
-                                                       page=page, priority=priority)
+                                                       page=page)
         for layout in layouts:
             if layout.name == name:
                 return layout.layout_id
@@ -118,23 +116,21 @@ class AsyncLayoutClient:
         self.rtc = rtc
 
     async def create(self, creds: Credentials, params: MPULayoutParams, name: str) -> int:
-        await self.rtc._turn(URGENT)
-        return await asyncio.to_thread(create_mpu_layout, self.rtc._inner, creds, params, name)
+        return await self.rtc._call(URGENT, create_mpu_layout, self.rtc.client, creds, params,
+                                    name)
 
     async def modify(self, creds: Credentials, params: MPULayoutParams, layout_id: int,
                      name: str) -> str:
-        await self.rtc._turn(URGENT)
-        return await asyncio.to_thread(modify_mpu_layout, self.rtc._inner, creds, params,
-                                       layout_id, name)
+        return await self.rtc._call(URGENT, modify_mpu_layout, self.rtc.client, creds, params,
+                                    layout_id, name)
 
     async def delete(self, creds: Credentials, app_id: str, layout_id: int) -> str:
-        await self.rtc._turn(URGENT)
-        return await asyncio.to_thread(delete_mpu_layout, self.rtc._inner, creds, app_id,
-                                       layout_id)
+        return await self.rtc._call(URGENT, delete_mpu_layout, self.rtc.client, creds, app_id,
+                                    layout_id)
 
     async def find(self, creds: Credentials, app_id: str, name: str) -> int | None:
-        await self.rtc._turn(URGENT)
-        return await asyncio.to_thread(find_mpu_layout, self.rtc._inner, creds, app_id, name)
+        return await self.rtc._call(URGENT, find_mpu_layout, self.rtc.client, creds, app_id,
+                                    name)
 
 
 # --------------------------------------------------------------------------- parsing

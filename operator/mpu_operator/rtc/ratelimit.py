@@ -1,21 +1,39 @@
-"""A process-wide token bucket for RTC calls, with three priorities and two ways to wait.
+"""A process-wide limiter for RTC calls, with three priorities.
 
 The service allows about 10 requests/s per account; going over it earns ``Throttling``
-errors that delay everything. One bucket per process keeps the operator under that limit
+errors that delay everything. One limiter per process keeps the operator under that limit
 however many MPUTasks it reconciles. Priorities keep it responsive under load: a user's
 change to a task that already runs (a live edit, a stop) is ``EDIT`` and goes first, even
-while a thousand new tasks start; starts and the polls that confirm a change are
-``URGENT``; routine status polls are ``ROUTINE`` and never delay the one ``kubectl apply``.
+while a thousand new tasks start; starts are ``URGENT``; the polls that confirm a start or
+a stop are ``CONFIRM``, after the queued starts (a start makes a broadcast happen, its
+confirmation only shows it: with 1000 tasks created at once, all start in N/QPS seconds
+and are confirmed in the next N/QPS); routine status polls are ``ROUTINE`` and never
+delay the one ``kubectl apply``.
 
-Callers on the operator's asyncio loop wait with :meth:`RateLimiter.acquire`, which holds
-no thread while waiting; threads wait with :meth:`RateLimiter.acquire_blocking`. Both
-queue on the same bucket, served strictly by priority, then first come first served.
+The guarantee is the one the service (and the emulator's ``peakCallsPerSecond``) counts:
+**no window of one second holds more than ``calls_per_second`` calls**, where
+``calls_per_second`` is ``floor(rate)`` (a service counts whole calls; below 1/s, one call
+per ``1/rate`` seconds). Grants are spaced evenly, ``(1 + guard) / calls_per_second``
+apart, so any ``calls_per_second + 1`` consecutive grants span ``1 + guard`` seconds: the
+guard absorbs the time between a grant and the call's arrival at the service, which varies
+from call to call (the event loop, the worker thread, the network). Without it, calls
+granted exactly 0.1 s apart arrive 11 in some second whenever one is delayed a little more
+than the tenth after it (``make bench`` saw a peak of 11 at 10/s). The price is the guard's
+share of the throughput (5 % by default).
 
-How waiting works, without a background thread: tokens are granted by whichever caller
-touches the bucket (``_dispatch``), in queue order. Only the waiter at the head of the
-queue keeps a timer, set to when the next token is due; everyone else sleeps until
-notified. Whenever the head changes (granted, gave up, rate changed) the new head is
-notified so that it starts its own timer.
+The window counts calls when they are *sent*, not when they are granted: on a busy
+machine a granted caller may run late, and several late callers would then send
+together. So :meth:`RateLimiter.acquire` returns a :class:`Turn`; the caller says
+:meth:`Turn.sent` as its request goes out (``AsyncRTCClient`` does, in the worker thread),
+the log takes that time, and the next grant waits for it (at most ``HOLD`` seconds: a
+caller cancelled before it sent never says so).
+
+Callers wait with :meth:`RateLimiter.acquire` on the operator's event loop, holding no
+thread. Tokens are granted by whichever caller touches the limiter (``_dispatch``), in
+queue order (priority, then first come first served). Only the waiter at the head of the
+queue keeps a timer, set to when the next grant is due; everyone else sleeps until
+notified. Whenever the head changes (granted, gave up) the new head is notified so that it
+starts its own timer.
 """
 
 from __future__ import annotations
@@ -31,11 +49,18 @@ from dataclasses import dataclass
 
 EDIT = -1
 URGENT = 0
-ROUTINE = 1
-PRIORITIES = (EDIT, URGENT, ROUTINE)  # highest first
+CONFIRM = 1
+ROUTINE = 2
+PRIORITIES = (EDIT, URGENT, CONFIRM, ROUTINE)  # highest first
 
-_EPS = 1e-9  # float slack when comparing token counts
-_TIMER_SLACK = 1e-4  # seconds added to a head's timer so it wakes after, not before, the token
+#: Default share of a second added to the window (see the module's docstring).
+GUARD = 0.05
+#: The least time between two grants, as a share of the even spacing (window / k).
+SPREAD = 0.8
+#: Seconds a grant not yet reported sent holds the next one back, at most.
+HOLD = 1.0
+_EPS = 1e-9  # float slack when comparing times
+_TIMER_SLACK = 1e-4  # seconds added to a head's timer so it wakes after, not before, its turn
 
 
 @dataclass(frozen=True)
@@ -43,7 +68,8 @@ class LimiterStats:
     """A snapshot for metrics and tests: what was granted and who is waiting now."""
 
     rate: float
-    burst: int
+    per_window: int  # at most this many grants ...
+    window: float  # ... in any window of this many seconds (guard included)
     granted: int
     granted_urgent: int
     granted_routine: int
@@ -51,48 +77,46 @@ class LimiterStats:
     waiting_routine: int
     granted_edit: int = 0
     waiting_edit: int = 0
+    granted_confirm: int = 0
+    waiting_confirm: int = 0
+
+
+def window_of(rate: float, guard: float = GUARD) -> tuple[int, float]:
+    """``(k, seconds)``: at most k grants in any window of that many seconds. ``floor(rate)``
+    per second (one per ``1/rate`` s below 1/s), the window stretched by ``guard``."""
+    if not (rate > 0 and math.isfinite(rate)):
+        raise ValueError("rate must be a positive number of calls per second")
+    if not (0 <= guard < 1):
+        raise ValueError("guard must be at least 0 and less than 1")
+    if rate >= 1:
+        return math.floor(rate), 1.0 + guard
+    return 1, (1.0 + guard) / rate
+
+
+class Turn:
+    """A granted call: say :meth:`sent` when the request goes out (any thread)."""
+
+    def __init__(self, limiter: RateLimiter, waiter: _Waiter) -> None:
+        self._limiter, self._waiter = limiter, waiter
+
+    def sent(self) -> None:
+        self._limiter._sent(self._waiter)
 
 
 class _Waiter:
-    """One queued caller. ``granted`` is only written under the limiter's lock."""
+    """One queued caller on an event loop. ``granted`` is only written under the lock."""
 
     def __init__(self, priority: int) -> None:
         self.priority = priority
         self.granted = False
-
-    def notify(self) -> None:
-        """Wake the caller so it looks at the bucket again (called under the lock)."""
-        raise NotImplementedError
-
-    def reset(self) -> None:
-        raise NotImplementedError
-
-
-class _ThreadWaiter(_Waiter):
-    def __init__(self, priority: int) -> None:
-        super().__init__(priority)
-        self.event = threading.Event()
-
-    def notify(self) -> None:
-        self.event.set()
-
-    def reset(self) -> None:
-        self.event.clear()
-
-
-class _AsyncWaiter(_Waiter):
-    def __init__(self, priority: int) -> None:
-        super().__init__(priority)
         self.loop = asyncio.get_running_loop()
         self.event = asyncio.Event()
 
     def notify(self) -> None:
+        """Wake the caller so it looks at the limiter again (called under the lock)."""
         # May run on any thread; asyncio.Event is not thread-safe, so hop onto its loop.
         with contextlib.suppress(RuntimeError):  # the loop is closed: nobody to wake
             self.loop.call_soon_threadsafe(self.event.set)
-
-    def reset(self) -> None:
-        self.event.clear()
 
     async def sleep(self, delay: float) -> None:
         """Until notified or ``delay`` passed. Not ``asyncio.wait_for``: on Python 3.11 it
@@ -111,110 +135,63 @@ WaitObserver = Callable[[int, float], None]
 
 
 class RateLimiter:
-    """Token bucket: ``rate`` tokens per second, at most ``burst`` saved up (default 1).
+    """At most k grants in any window of :func:`window_of` seconds, spread out.
 
-    The default burst of 1 spreads calls evenly: the service counts per second, and a
-    saved-up burst on top of the steady rate would overshoot it. ``clock`` (seconds,
-    monotonic) is injectable for tests; waits themselves are real, so after moving a fake
-    clock call :meth:`wake`. ``on_wait`` (for metrics) hears of every token granted by
-    :meth:`acquire` or :meth:`acquire_blocking` and how long it took, zero included.
-    Thread-safe; one instance is meant to be shared by a process.
+    The window is a log of the last k grants: a grant is due when the k-th last one left
+    the window, and not sooner than ``SPREAD`` of the even spacing after the last one, so
+    that the calls of a second are spread over it rather than sent together, while a
+    grant that came late (a busy event loop) is made up for by the next one instead of
+    being lost to the throughput. ``clock`` (seconds, monotonic) is injectable for tests; waits
+    themselves are real, so after moving a fake clock call :meth:`wake`. ``on_wait`` (for
+    metrics) hears of every grant and how long it took, zero included. One instance is
+    meant to be shared by a process.
     """
 
     def __init__(
         self,
         rate: float = 10.0,
-        burst: int | None = None,
         clock: Callable[[], float] = time.monotonic,
         on_wait: WaitObserver | None = None,
+        guard: float = GUARD,
     ) -> None:
         self._lock = threading.Lock()
         self._clock = clock
         self._on_wait = on_wait
-        self._rate, self._burst = _checked(rate, burst)
-        self._tokens = float(self._burst)
-        self._stamp = clock()
+        self._k, self._window = window_of(rate, guard)
+        self._gap = SPREAD * self._window / self._k  # the least time between two grants
+        self._rate = float(rate)
+        self._recent: deque[tuple[float, _Waiter]] = deque(maxlen=self._k)  # the last k
+        self._unsent: tuple[float, _Waiter] | None = None  # the last grant, until it is sent
         self._queues: dict[int, deque[_Waiter]] = {p: deque() for p in PRIORITIES}
         self._granted = dict.fromkeys(PRIORITIES, 0)
 
     # ---------------------------------------------------------------- public interface
 
-    async def acquire(self, priority: int = ROUTINE) -> None:
-        """Wait on the event loop (no thread held) until a token is granted.
+    async def acquire(self, priority: int = ROUTINE) -> Turn:
+        """Wait on the event loop (no thread held) until this caller may call.
 
-        Cancelling the wait is safe: a token granted in the meantime goes back to the bucket.
+        Cancelling the wait is safe: a grant made in the meantime is taken back.
         """
         _check_priority(priority)
         started = time.monotonic()
-        waiter = _AsyncWaiter(priority)
+        waiter = _Waiter(priority)
         if self._enter(waiter):
             self._waited(priority, started)
-            return
+            return Turn(self, waiter)
         try:
             while True:
-                waiter.reset()
+                waiter.event.clear()
                 delay = self._poll(waiter)
                 if delay is None:
                     self._waited(priority, started)
-                    return
+                    return Turn(self, waiter)
                 await waiter.sleep(delay)
         except BaseException:
-            if self._leave(waiter):
-                self._refund(priority)
+            self._leave(waiter)
             raise
-
-    def acquire_blocking(self, priority: int = ROUTINE, timeout: float | None = None) -> bool:
-        """Block this thread until a token is granted; False if ``timeout`` (real seconds)
-        ran out first. Never call it on an event loop's thread: use :meth:`acquire`."""
-        _check_priority(priority)
-        started = time.monotonic()
-        waiter = _ThreadWaiter(priority)
-        if self._enter(waiter):
-            self._waited(priority, started)
-            return True
-        deadline = None if timeout is None else started + timeout
-        try:
-            while True:
-                waiter.reset()
-                delay = self._poll(waiter)
-                if delay is None:
-                    self._waited(priority, started)
-                    return True
-                if deadline is not None:
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        granted = self._leave(waiter)
-                        if granted:
-                            self._waited(priority, started)
-                        return granted
-                    delay = min(delay, remaining)
-                waiter.event.wait(None if math.isinf(delay) else delay)
-        except BaseException:
-            if self._leave(waiter):
-                self._refund(priority)
-            raise
-
-    def try_acquire(self, priority: int = ROUTINE) -> bool:
-        """Take a token now if one is free and nobody of equal or higher priority waits."""
-        _check_priority(priority)
-        with self._lock:
-            self._refill()
-            if self._may_take(priority):
-                self._take(priority)
-                return True
-            return False
-
-    def set_rate(self, rate: float, burst: int | None = None) -> None:
-        """Change the rate (and optionally the burst) at run time; waiters adapt at once."""
-        with self._lock:
-            self._refill()  # what accrued so far accrued at the old rate
-            self._rate, self._burst = _checked(rate, burst if burst is not None else self._burst)
-            self._tokens = min(self._tokens, float(self._burst))
-            self._dispatch()
-            self._notify_head()
 
     def wake(self) -> None:
-        """Make the waiters look at the bucket again now (after moving a fake clock)."""
+        """Make the waiters look at the limiter again now (after moving a fake clock)."""
         with self._lock:
             self._dispatch()
             self._notify_head()
@@ -223,7 +200,8 @@ class RateLimiter:
         with self._lock:
             return LimiterStats(
                 rate=self._rate,
-                burst=self._burst,
+                per_window=self._k,
+                window=self._window,
                 granted=sum(self._granted.values()),
                 granted_urgent=self._granted[URGENT],
                 granted_routine=self._granted[ROUTINE],
@@ -231,6 +209,8 @@ class RateLimiter:
                 waiting_routine=len(self._queues[ROUTINE]),
                 granted_edit=self._granted[EDIT],
                 waiting_edit=len(self._queues[EDIT]),
+                granted_confirm=self._granted[CONFIRM],
+                waiting_confirm=len(self._queues[CONFIRM]),
             )
 
     @property
@@ -238,7 +218,7 @@ class RateLimiter:
         return self._rate
 
     def _waited(self, priority: int, started: float) -> None:
-        """Tell ``on_wait`` (outside the lock); its failure never costs the caller a token."""
+        """Tell ``on_wait`` (outside the lock); its failure never costs the caller a call."""
         if self._on_wait is None:
             return
         with contextlib.suppress(Exception):
@@ -247,11 +227,12 @@ class RateLimiter:
     # ----------------------------------------------------------- everything under the lock
 
     def _enter(self, waiter: _Waiter) -> bool:
-        """Take a token at once if allowed (True), else queue ``waiter`` (False)."""
+        """Grant at once if allowed (True), else queue ``waiter`` (False)."""
         with self._lock:
-            self._refill()
-            if self._may_take(waiter.priority):
-                self._take(waiter.priority)
+            now = self._clock()
+            ahead = any(self._queues[p] for p in PRIORITIES if p <= waiter.priority)
+            if not ahead and self._due(now):
+                self._grant(waiter, now)
                 return True
             self._queues[waiter.priority].append(waiter)
             return False
@@ -265,50 +246,68 @@ class RateLimiter:
                 return None
             if self._head() is not waiter:
                 return math.inf
-            return max(0.0, (1.0 - self._tokens) / self._rate) + _TIMER_SLACK
+            return max(0.0, self._next() - self._clock()) + _TIMER_SLACK
 
-    def _leave(self, waiter: _Waiter) -> bool:
-        """Stop waiting. True when the token was granted meanwhile (the caller holds it)."""
+    def _leave(self, waiter: _Waiter) -> None:
+        """Stop waiting; a grant made meanwhile is taken back (fewer grants in the log
+        never break the guarantee)."""
         with self._lock:
-            if waiter.granted:
-                return True
-            self._queues[waiter.priority].remove(waiter)
+            if not waiter.granted:
+                self._queues[waiter.priority].remove(waiter)
+            else:
+                self._granted[waiter.priority] -= 1
+                self._replace(waiter, None)
+                self._dispatch()
             self._notify_head()  # it may have been the head, the one keeping the timer
-            return False
 
-    def _refund(self, priority: int) -> None:
+    def _dispatch(self) -> None:
+        """Grant the queue's head if its turn has come, in priority then FIFO order."""
+        now = self._clock()
+        head = self._head()
+        if head is None or not self._due(now):
+            return
+        self._queues[head.priority].popleft()
+        self._grant(head, now)
+        head.notify()
+        self._notify_head()
+
+    def _next(self) -> float:
+        """When the next grant is due: the k-th last grant left the window, and the last
+        one is at least ``_gap`` old."""
+        if not self._recent:
+            return -math.inf
+        due = self._recent[-1][0] + self._gap
+        if len(self._recent) == self._k:
+            due = max(due, self._recent[0][0] + self._window)
+        if self._unsent is not None:
+            due = max(due, self._unsent[0] + HOLD)
+        return due
+
+    def _sent(self, waiter: _Waiter) -> None:
+        """The call granted to ``waiter`` goes out now: the log takes this time."""
         with self._lock:
-            self._granted[priority] -= 1
-            self._tokens = min(float(self._burst), self._tokens + 1.0)
+            if self._unsent is None or self._unsent[1] is not waiter:
+                return  # a hold that ran out, or said twice: the log has moved on
+            self._replace(waiter, self._clock())
             self._dispatch()
             self._notify_head()
 
-    def _dispatch(self) -> None:
-        """Grant every token available to the queue's head, in priority then FIFO order."""
-        self._refill()
-        granted_any = False
-        while self._tokens >= 1.0 - _EPS and (head := self._head()) is not None:
-            self._queues[head.priority].popleft()
-            self._take(head.priority)
-            head.granted = True
-            head.notify()
-            granted_any = True
-        if granted_any:
-            self._notify_head()
+    def _replace(self, waiter: _Waiter, sent_at: float | None) -> None:
+        """Re-date ``waiter``'s grant in the log to ``sent_at``, or drop it (None)."""
+        if self._unsent is not None and self._unsent[1] is waiter:
+            self._unsent = None
+        entries = [(t, w) if w is not waiter else (sent_at, w) for t, w in self._recent]
+        self._recent.clear()
+        self._recent.extend((t, w) for t, w in entries if t is not None)
 
-    def _refill(self) -> None:
-        now = self._clock()
-        elapsed = max(0.0, now - self._stamp)
-        self._stamp = now
-        self._tokens = min(float(self._burst), self._tokens + elapsed * self._rate)
+    def _due(self, now: float) -> bool:
+        return now >= self._next() - _EPS
 
-    def _may_take(self, priority: int) -> bool:
-        ahead = any(self._queues[p] for p in PRIORITIES if p <= priority)
-        return not ahead and self._tokens >= 1.0 - _EPS
-
-    def _take(self, priority: int) -> None:
-        self._tokens -= 1.0
-        self._granted[priority] += 1
+    def _grant(self, waiter: _Waiter, now: float) -> None:
+        self._recent.append((now, waiter))
+        self._unsent = (now, waiter)
+        waiter.granted = True
+        self._granted[waiter.priority] += 1
 
     def _head(self) -> _Waiter | None:
         for priority in PRIORITIES:
@@ -324,14 +323,5 @@ class RateLimiter:
 
 def _check_priority(priority: int) -> None:
     if priority not in PRIORITIES:
-        raise ValueError(f"priority must be EDIT ({EDIT}), URGENT ({URGENT}) or ROUTINE "
-                         f"({ROUTINE})")
-
-
-def _checked(rate: float, burst: int | None) -> tuple[float, int]:
-    if not (rate > 0 and math.isfinite(rate)):
-        raise ValueError("rate must be a positive number of calls per second")
-    burst = 1 if burst is None else burst
-    if burst < 1:
-        raise ValueError("burst must be at least 1")
-    return float(rate), int(burst)
+        raise ValueError(f"priority must be EDIT ({EDIT}), URGENT ({URGENT}), CONFIRM "
+                         f"({CONFIRM}) or ROUTINE ({ROUTINE})")
