@@ -35,7 +35,11 @@ pytestmark = pytest.mark.skipif(not argocd_lua.available(),
 
 #: Shapes the operator does not write yet, with why (their realism check is xfail strict:
 #: it starts failing, as a reminder, the day the operator writes them).
-NOT_YET_WRITTEN: dict[str, str] = {}
+NOT_YET_WRITTEN: dict[str, str] = {
+    "healthy_running_on_backup.yaml": "status.activeStreamURL, status.failovers and the "
+    "record's failover fields are written by core/status.py from issue #11's core (helper "
+    "failcore); when it lands, regenerate this status from its render and move it out",
+}
 
 
 def _cases() -> list[tuple[Path, dict[str, Any]]]:
@@ -117,6 +121,26 @@ def test_not_yet_written_shapes_are_flagged() -> None:
     for name, why in NOT_YET_WRITTEN.items():
         status = argocd_lua.load_object(ARGOCD / "testdata" / name)["status"]
         assert _rerendered(status) != status, f"{name} is written now ({why}): move it out"
+
+
+def test_running_on_a_backup_is_healthy_and_says_so() -> None:
+    """Whatever the Ready message, RunningOnBackup is Healthy and named as a backup; a
+    hostile activeStreamURL (not a string) does not break the script."""
+    script = (ARGOCD / "health.lua").read_text()
+    obj = argocd_lua.load_object(ARGOCD / "testdata" / "healthy_running_on_backup.yaml")
+    for url, shown in (("rtmp://b/x", " (rtmp://b/x)"), ("", ""), (None, ""),
+                       ({"a": 1}, ""), (7, "")):
+        copied = copy.deepcopy(obj)
+        copied["status"]["activeStreamURL"] = url
+        _condition(copied, "Ready")["message"] = "live"
+        assert argocd_lua.execute_health_lua(copied, script) == argocd_lua.HealthStatus(
+            "Healthy", f"Running on a backup stream URL{shown}: live")
+    on_primary = copy.deepcopy(obj)
+    _condition(on_primary, "Ready")["reason"] = "Running"
+    assert argocd_lua.execute_health_lua(on_primary, script).message.startswith("the service")
+    backing_off = copy.deepcopy(obj)
+    _condition(backing_off, "Ready")["status"] = "False"
+    assert argocd_lua.execute_health_lua(backing_off, script).status == "Progressing"
 
 
 def test_testdata_specs_pass_mpu_operator_validate() -> None:
