@@ -411,3 +411,29 @@ def test_what_the_model_accepts_the_schema_accepts(spec: dict[str, Any]) -> None
     if refused:
         assert not result.ok, refused
     event(f"model {'accepts' if result.ok else 'refuses'}")
+
+
+def test_backup_rules_run_in_a_real_cel_engine() -> None:
+    """The count rule compiles and holds under the sandbox's CEL (the cel library the
+    sandbox apiserver uses), and the API server fills in failover's defaults."""
+    from mpu_operator.sandbox.admission import admit
+
+    def task(**spec: Any) -> dict[str, Any]:
+        return {"apiVersion": "mpu-operator.io/v1alpha1", "kind": "MPUTask",
+                "metadata": {"name": "t", "namespace": "default"},
+                "spec": {"appId": "a", "channelId": "c", "streamURL": "rtmp://h/live/s",
+                         "layout": {"layoutIds": [1]}, "encoding": {"mediaEncode": 20},
+                         **spec}}
+
+    refs = [{"secretKeyRef": {"name": f"s{i}", "key": "url"}} for i in range(3)]
+    four = task(backupStreamURLs=["rtmp://b/s"], backupStreamURLsFrom=refs, failover={})
+    stored, errors = admit(crd.build_crd(), four)
+    assert errors == []
+    assert stored["spec"]["failover"] == {"after": ["CDNFailure", "URLFailure"],
+                                          "back": "Manual"}
+    five = task(backupStreamURLs=["rtmp://b/s", "rtmp://c/s"], backupStreamURLsFrom=refs)
+    assert admit(crd.build_crd(), five)[1] == [
+        'spec: Invalid value: "object": backupStreamURLs and backupStreamURLsFrom together '
+        "must have at most 4 items"]
+    assert parse_spec(five["spec"]).errors  # and the model agrees
+    assert admit(crd.build_crd(), task(failover={"after": []}))[1] != []
