@@ -20,8 +20,8 @@ import pytest
 import yaml
 
 from mpu_operator.api.validate import main as validate_main
-from mpu_operator.core.model import Phase
-from mpu_operator.core.status import View, record_from_status, render
+from mpu_operator.core.model import Phase, Record
+from mpu_operator.core.status import View, record_from_status, record_to_status, render
 from tests.gitops import argocd_lua
 
 REPO = Path(__file__).resolve().parents[2]
@@ -35,11 +35,15 @@ pytestmark = pytest.mark.skipif(not argocd_lua.available(),
 
 #: Shapes the operator does not write yet, with why (their realism check is xfail strict:
 #: it starts failing, as a reminder, the day the operator writes them).
-NOT_YET_WRITTEN: dict[str, str] = {
-    "healthy_running_on_backup.yaml": "status.activeStreamURL, status.failovers and the "
-    "record's failover fields are written by core/status.py from issue #11's core (helper "
-    "failcore); when it lands, regenerate this status from its render and move it out",
-}
+NOT_YET_WRITTEN: dict[str, str] = {}
+
+#: The status fields of issue #11's failover core (status.render writes them for every
+#: task). The testdata carries them; issue #11 lands in two branches (the API's and the
+#: core's), and until the core is merged the operator does not write them, so they are
+#: left out of the comparison. Once both are merged the condition is false: drop it.
+FAILOVER_FIELDS = ("activeStreamURL", "failovers")
+FAILOVER_INTERNAL = ("urlIndex", "urlFailures", "releasedKey", "releasedAt")
+FAILOVER_NOT_YET_WRITTEN = "failovers" not in record_to_status(Record())
 
 
 def _cases() -> list[tuple[Path, dict[str, Any]]]:
@@ -112,6 +116,8 @@ def test_testdata_status_is_what_the_operator_writes(name: str) -> None:
     status = obj.get("status")
     if status is None:
         return  # nothing written yet: the "no status" case
+    if FAILOVER_NOT_YET_WRITTEN:
+        status = _without_failover(status)
     assert _rerendered(status) == status, (
         f"{name}: no View makes the operator's status.render write this status")
 
@@ -168,6 +174,13 @@ def _rerendered(status: dict[str, Any]) -> dict[str, Any] | None:
         if written == status:
             return written
     return None
+
+
+def _without_failover(status: dict[str, Any]) -> dict[str, Any]:
+    trimmed = {k: v for k, v in status.items() if k not in FAILOVER_FIELDS}
+    trimmed["internal"] = {k: v for k, v in status["internal"].items()
+                           if k not in FAILOVER_INTERNAL}
+    return trimmed
 
 
 def _condition(obj: dict[str, Any], ctype: str) -> dict[str, Any]:
