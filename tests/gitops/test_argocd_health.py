@@ -143,7 +143,8 @@ def test_running_on_a_backup_is_healthy_and_says_so() -> None:
             "Healthy", f"Running on a backup stream URL{shown}: live")
     on_primary = copy.deepcopy(obj)
     _condition(on_primary, "Ready")["reason"] = "Running"
-    assert argocd_lua.execute_health_lua(on_primary, script).message.startswith("the service")
+    assert not argocd_lua.execute_health_lua(on_primary, script).message.startswith(
+        "Running on a backup")
     backing_off = copy.deepcopy(obj)
     _condition(backing_off, "Ready")["status"] = "False"
     assert argocd_lua.execute_health_lua(backing_off, script).status == "Progressing"
