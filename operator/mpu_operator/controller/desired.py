@@ -47,8 +47,7 @@ async def resolve(spec: MPUTaskSpec, meta: Mapping[str, Any], record: Record, ku
     waiting: tuple[str, str, bool] | None = None
     url: str | None = spec.stream_url
     if url is None and spec.stream_url_from is not None:
-        url, waiting = await _secret_url(spec.stream_url_from.secret_key_ref, "streamURLFrom",
-                                         namespace, kube)
+        url, waiting = await _secret_url(spec, namespace, kube)
     backups, backups_waiting = await _backup_urls(spec, url, namespace, kube)
     waiting = waiting or backups_waiting
     creds, creds_problem = await _credentials(spec, namespace, kube, defaults,
@@ -84,8 +83,15 @@ async def resolve(spec: MPUTaskSpec, meta: Mapping[str, Any], record: Record, ku
     )
 
 
-async def _secret_url(ref: SecretKeySelector, field: str, namespace: str, kube: Any,
+async def _secret_url(spec: MPUTaskSpec, namespace: str, kube: Any,
                       ) -> tuple[str | None, tuple[str, str, bool] | None]:
+    assert spec.stream_url_from is not None
+    return await _secret_key_url(spec.stream_url_from.secret_key_ref, "streamURLFrom",
+                                 namespace, kube)
+
+
+async def _secret_key_url(ref: SecretKeySelector, field: str, namespace: str, kube: Any,
+                          ) -> tuple[str | None, tuple[str, str, bool] | None]:
     """The URL in a Secret key, judged like ``spec.streamURL``, or why there is none.
 
     ``field`` (``streamURLFrom``, ``backupStreamURLsFrom[1]``) starts the message; the
@@ -119,8 +125,8 @@ async def _backup_urls(spec: MPUTaskSpec, primary: str | None, namespace: str, k
     """
     urls: list[str] = list(spec.backup_stream_urls)
     for index, source in enumerate(spec.backup_stream_urls_from):
-        url, waiting = await _secret_url(source.secret_key_ref,
-                                         f"backupStreamURLsFrom[{index}]", namespace, kube)
+        url, waiting = await _secret_key_url(source.secret_key_ref,
+                                             f"backupStreamURLsFrom[{index}]", namespace, kube)
         if waiting is not None:
             return (), waiting
         assert url is not None
