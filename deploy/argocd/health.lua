@@ -9,6 +9,8 @@
 --   4. condition Ready=True (running, waiting for the channel, phase
 --      Scheduled: waiting for spec.schedule.startAt, or a broadcast
 --      that ended as its restartPolicy or its schedule says)           -> Healthy
+--      (reason RunningOnBackup: live on a backup stream URL after a
+--      failover; Healthy, the message says so and names the URL)
 --   5. anything else (starting, waiting for a URL or a Secret, ...)    -> Progressing
 -- Messages are the conditions' own (Ready's, or Stalled's when Degraded).
 --
@@ -73,6 +75,15 @@ end
 if ready ~= nil and ready.status == "True" then
   hs.status = "Healthy"
   hs.message = message(ready, "Ready")
+  if ready.reason == "RunningOnBackup" then
+    -- status.activeStreamURL never holds a query or userinfo (the operator redacts it)
+    local url = obj.status.activeStreamURL
+    local on = "Running on a backup stream URL"
+    if type(url) == "string" and url ~= "" then
+      on = on .. " (" .. url .. ")"
+    end
+    hs.message = on .. ": " .. hs.message
+  end
   return hs
 end
 

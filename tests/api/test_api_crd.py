@@ -87,7 +87,7 @@ def test_printer_columns() -> None:
     assert [(c["name"], c["type"], c["jsonPath"]) for c in columns] == [
         ("Phase", "string", ".status.phase"),
         ("Channel", "string", ".spec.channelId"),
-        ("URL", "string", ".status.streamURL"),
+        ("URL", "string", ".status.activeStreamURL"),  # the primary or a backup
         ("Ready", "string", '.status.conditions[?(@.type=="Ready")].status'),
         ("Restarts", "integer", ".status.restartCount"),
         ("Age", "date", ".metadata.creationTimestamp"),
@@ -121,7 +121,11 @@ def test_every_spec_and_status_field_is_described_for_kubectl_explain() -> None:
 def test_cel_rules() -> None:
     assert spec_schema()["x-kubernetes-validations"] == [{
         "rule": "has(self.streamURL) != has(self.streamURLFrom)",
-        "message": "exactly one of streamURL and streamURLFrom must be set"}]
+        "message": "exactly one of streamURL and streamURLFrom must be set"}, {
+        "rule": "(has(self.backupStreamURLs) ? size(self.backupStreamURLs) : 0) + "
+                "(has(self.backupStreamURLsFrom) ? size(self.backupStreamURLsFrom) : 0) <= 4",
+        "message": "backupStreamURLs and backupStreamURLsFrom together must have at most "
+                   "4 items"}]
     panes = spec_schema()["properties"]["layout"]["properties"]["userPanes"]
     assert panes["x-kubernetes-validations"] == [{
         "rule": "self.all(p, self.exists_one(q, q.paneId == p.paneId))",
@@ -154,6 +158,25 @@ def test_schema_says_what_a_schema_can() -> None:
     assert set(spec_schema()["required"]) == {"appId", "channelId", "layout", "encoding"}
 
 
+def test_schema_of_the_backups_and_failover() -> None:
+    props = spec_schema()["properties"]
+    backups = props["backupStreamURLs"]
+    assert backups["maxItems"] == 4
+    assert backups["items"] == {"type": "string", "minLength": 1, "maxLength": 2048}
+    # no list-type set: the API server's "Duplicate value" error would quote the URL's query
+    assert "x-kubernetes-list-type" not in backups
+    from_secrets = props["backupStreamURLsFrom"]
+    assert from_secrets["maxItems"] == 4
+    assert from_secrets["items"]["properties"] == props["streamURLFrom"]["properties"]
+    failover = props["failover"]["properties"]
+    assert failover["after"]["items"]["enum"] == ["CDNFailure", "URLFailure"]
+    assert failover["after"]["default"] == ["CDNFailure", "URLFailure"]
+    assert (failover["after"]["minItems"], failover["after"]["maxItems"]) == (1, 2)
+    assert failover["after"]["x-kubernetes-list-type"] == "set"
+    assert failover["back"]["enum"] == ["Manual", "WhenPrimaryHealthy"]
+    assert failover["back"]["default"] == "Manual"
+
+
 def test_status_schema() -> None:
     status = schema()["properties"]["status"]
     assert status["x-kubernetes-preserve-unknown-fields"] is True
@@ -162,7 +185,9 @@ def test_status_schema() -> None:
                                       "Restarting", "Stopping", "Suspended", "Stopped",
                                       "Failed"]
     assert props["phase"]["enum"] == [p.value for p in Phase]  # every phase the core writes
-    for name in ("observedGeneration", "incarnation", "remoteStatus", "restartCount"):
+    assert props["activeStreamURL"]["type"] == "string"
+    for name in ("observedGeneration", "incarnation", "remoteStatus", "restartCount",
+                 "failovers"):
         assert props[name]["type"] == "integer", name
     for name in ("startedAt", "stoppedAt", "lastPolledAt", "nextAttemptAt"):
         assert props[name]["format"] == "date-time", name
@@ -237,6 +262,9 @@ def cel_errors(spec: dict[str, Any]) -> list[str]:
     if "startAt" in schedule and "stopAt" in schedule \
             and _timestamp(schedule["stopAt"]) <= _timestamp(schedule["startAt"]):
         errors.append("stopAt must be after startAt")
+    if len(spec.get("backupStreamURLs", [])) + len(spec.get("backupStreamURLsFrom", [])) > 4:
+        errors.append("backupStreamURLs and backupStreamURLsFrom together must have at most "
+                      "4 items")
     return errors
 
 
@@ -286,6 +314,9 @@ times = st.builds(
     st.sampled_from([UTC, timezone(timedelta(hours=1)),
                      timezone(-timedelta(hours=5, minutes=30))]),
     st.sampled_from(["seconds", "milliseconds", "microseconds"]))
+#: Backups: each a different stream from the primaries below and from each other.
+backup_urls = st.sampled_from(["rtmp://backup.example.com/live/s?auth_key=y",
+                               "rtmps://h2/a", "rtmp://push.example.com:1936/live/s"])
 valid_specs = st.fixed_dictionaries(
     {"appId": names, "channelId": names,
      "streamURL": st.sampled_from(["rtmp://push.example.com/live/s?auth_key=x", "rtmps://h/a"]),
@@ -315,7 +346,16 @@ valid_specs = st.fixed_dictionaries(
                   "sourceType": st.sampled_from(["camera", "shareScreen"]),
                   "streamType": st.sampled_from(["AudioVideo", "AudioOnly", "VideoOnly"])}),
               "schedule": st.fixed_dictionaries({}, optional={"startAt": times,
-                                                              "stopAt": times})})
+                                                              "stopAt": times}),
+              "backupStreamURLs": st.lists(backup_urls, unique=True, max_size=2),
+              "backupStreamURLsFrom": st.lists(
+                  st.sampled_from(["b1", "b2", "b3"]).map(
+                      lambda n: {"secretKeyRef": {"name": n, "key": "url"}}),
+                  unique_by=lambda r: r["secretKeyRef"]["name"], max_size=2),
+              "failover": st.fixed_dictionaries({}, optional={
+                  "after": st.lists(st.sampled_from(["CDNFailure", "URLFailure"]),
+                                    unique=True, min_size=1),
+                  "back": st.sampled_from(["Manual", "WhenPrimaryHealthy"])})})
 #: Where one bad value is put: every field, at every depth the schema constrains.
 PATHS = ["appId", "channelId", "streamURL", "streamURLFrom", "layout", "layout.layoutIds",
          "layout.cropMode", "layout.backgroundColor", "layout.userPanes", "encoding",
@@ -323,7 +363,9 @@ PATHS = ["appId", "channelId", "streamURL", "streamURLFrom", "layout", "layout.l
          "credentialsRef", "suspend", "restartPolicy", "deletionPolicy", "layout.layoutRefs",
          "layout.backgrounds", "layout.watermarks", "layout.clockWidgets", "subscribe",
          "subscribe.audioUsers", "unsubscribe", "unsubscribe.cameraUsers", "mixMode", "single",
-         "single.streamType", "schedule", "schedule.startAt", "schedule.stopAt"]
+         "single.streamType", "schedule", "schedule.startAt", "schedule.stopAt",
+         "backupStreamURLs", "backupStreamURLsFrom", "failover", "failover.after",
+         "failover.back"]
 bad_values = st.one_of(junk, st.sampled_from([
     [], [1] * 17, list(range(100, 117)), "rtmp://h", "http://h/a", "#12345", "8IN_720P", "Keep",
     "a" * 56, [""], [{"paneId": 16, "userId": "u"}], [{"paneId": 1}],
@@ -338,7 +380,12 @@ bad_values = st.one_of(junk, st.sampled_from([
     "2026-12-31T20:00:00", "2026-12-31T20:00:00z", "9999-12-31T23:59:59-01:00",
     "2026-02-30T00:00:00Z", "2026-12-31T20:00:00+24:00", "2026-12-31 20:00:00Z",
     {"startAt": "2026-12-31T20:00:00Z", "stopAt": "2026-12-31T21:00:00+01:00"},
-    {"startAt": "2026-12-31T20:00:00Z", "stopAt": "2026-12-31T20:00:01Z"}, {"at": "x"}]))
+    {"startAt": "2026-12-31T20:00:00Z", "stopAt": "2026-12-31T20:00:01Z"}, {"at": "x"},
+    ["rtmp://b/x", "rtmp://c/x", "rtmp://d/x", "rtmp://e/x", "rtmp://f/x"],
+    [{"secretKeyRef": {"name": f"s{i}", "key": "k"}} for i in range(4)],
+    ["rtmp://push.example.com/live/s?auth_key=z"], ["rtmps://h/a"], ["rtmp://h"],
+    [{"secretKeyRef": {"name": "s", "key": "k"}}] * 2, {"after": []}, {"back": "Never"},
+    ["CDNFailure", "CDNFailure"], ["Failure"], "WhenPrimaryHealthy"]))
 
 
 @st.composite
@@ -364,3 +411,29 @@ def test_what_the_model_accepts_the_schema_accepts(spec: dict[str, Any]) -> None
     if refused:
         assert not result.ok, refused
     event(f"model {'accepts' if result.ok else 'refuses'}")
+
+
+def test_backup_rules_run_in_a_real_cel_engine() -> None:
+    """The count rule compiles and holds under the sandbox's CEL (the cel library the
+    sandbox apiserver uses), and the API server fills in failover's defaults."""
+    from mpu_operator.sandbox.admission import admit
+
+    def task(**spec: Any) -> dict[str, Any]:
+        return {"apiVersion": "mpu-operator.io/v1alpha1", "kind": "MPUTask",
+                "metadata": {"name": "t", "namespace": "default"},
+                "spec": {"appId": "a", "channelId": "c", "streamURL": "rtmp://h/live/s",
+                         "layout": {"layoutIds": [1]}, "encoding": {"mediaEncode": 20},
+                         **spec}}
+
+    refs = [{"secretKeyRef": {"name": f"s{i}", "key": "url"}} for i in range(3)]
+    four = task(backupStreamURLs=["rtmp://b/s"], backupStreamURLsFrom=refs, failover={})
+    stored, errors = admit(crd.build_crd(), four)
+    assert errors == []
+    assert stored["spec"]["failover"] == {"after": ["CDNFailure", "URLFailure"],
+                                          "back": "Manual"}
+    five = task(backupStreamURLs=["rtmp://b/s", "rtmp://c/s"], backupStreamURLsFrom=refs)
+    assert admit(crd.build_crd(), five)[1] == [
+        'spec: Invalid value: "object": backupStreamURLs and backupStreamURLsFrom together '
+        "must have at most 4 items"]
+    assert parse_spec(five["spec"]).errors  # and the model agrees
+    assert admit(crd.build_crd(), task(failover={"after": []}))[1] != []

@@ -20,13 +20,16 @@ KEYS = ["appId", "channelId", "streamURL", "streamURLFrom", "secretKeyRef", "nam
         "layoutRefs", "backgrounds", "watermarks", "clockWidgets", "images", "texts", "text",
         "url", "x", "y", "width", "height", "alpha", "zOrder", "display", "fontSize",
         "fontColor", "box", "subscribe", "unsubscribe", "audioUsers", "cameraUsers",
-        "shareScreenUsers", "mixMode", "single", "streamType"]
+        "shareScreenUsers", "mixMode", "single", "streamType", "backupStreamURLs",
+        "backupStreamURLsFrom", "failover", "after", "back"]
 
 scalars = st.one_of(
     st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True),
     st.text(max_size=20), st.just(URL), st.just(SECRET), st.just("#FFFFFF"),
     st.sampled_from(["Auto", "Mixed_Audio", "4IN_720P", "camera", "OnFailure", "rtmp://h/a",
-                     "Single", "AudioOnly", "https://h/logo.png", f"https://h/a.png?{SECRET}"]),
+                     "Single", "AudioOnly", "https://h/logo.png", f"https://h/a.png?{SECRET}",
+                     "CDNFailure", "URLFailure", "WhenPrimaryHealthy",
+                     f"rtmp://u:{SECRET}@h/live/s", f"rtmp://backup.example.com/s?{SECRET}"]),
 )
 json_ish = st.recursive(
     scalars,
@@ -59,6 +62,16 @@ def test_parse_spec_never_raises(raw: Any) -> None:
 @given(spec_like)
 def test_secret_url_is_never_quoted(raw: dict[str, Any]) -> None:
     raw["streamURL"] = URL
+    assert_safe(parse_spec(raw))
+
+
+@settings(max_examples=150, deadline=None)
+@given(spec_like, st.lists(st.one_of(st.just(URL), scalars), max_size=6))
+def test_backup_urls_are_never_quoted(raw: dict[str, Any], backups: list[Any]) -> None:
+    """The backups carry auth keys too: no problem about them (shape, count, the same
+    stream as the primary) may quote one."""
+    raw["streamURL"] = URL
+    raw["backupStreamURLs"] = backups
     assert_safe(parse_spec(raw))
 
 

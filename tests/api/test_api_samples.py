@@ -47,3 +47,11 @@ def test_the_single_sample_is_a_single_stream() -> None:
     result = parse_spec(task["spec"])
     assert result.spec is not None and result.warnings == []
     assert result.spec.mix_mode == "Single" and result.spec.single is not None
+
+
+def test_the_backup_sample_has_a_backup_and_a_failover() -> None:
+    [task] = mputasks(SAMPLES / "features" / "mputask-backup.yaml")
+    result = parse_spec(task["spec"])
+    assert result.spec is not None and result.warnings == []
+    assert result.spec.backup_stream_urls_from and result.spec.failover is not None
+    assert result.spec.failover_codes() == frozenset({5, 6})

@@ -26,6 +26,7 @@ def test_overrides() -> None:
         "ALIBABA_CLOUD_ACCESS_KEY_ID": "id", "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "s3cret"})
     assert config.endpoint == "http://127.0.0.1:9" and config.max_tasks_per_app == 20
     assert config.timing.api_qps == 4 and config.timing.backoff_max == 120
+    assert config.timing.fast_poll == 1  # also the running poll of tasks with backups (#11)
     assert config.default_credentials is not None
     assert "s3cret" not in repr(config)
 

@@ -20,8 +20,8 @@ import pytest
 import yaml
 
 from mpu_operator.api.validate import main as validate_main
-from mpu_operator.core.model import Phase
-from mpu_operator.core.status import View, record_from_status, render
+from mpu_operator.core.model import Phase, Record
+from mpu_operator.core.status import View, record_from_status, record_to_status, render
 from tests.gitops import argocd_lua
 
 REPO = Path(__file__).resolve().parents[2]
@@ -36,6 +36,14 @@ pytestmark = pytest.mark.skipif(not argocd_lua.available(),
 #: Shapes the operator does not write yet, with why (their realism check is xfail strict:
 #: it starts failing, as a reminder, the day the operator writes them).
 NOT_YET_WRITTEN: dict[str, str] = {}
+
+#: The status fields of issue #11's failover core (status.render writes them for every
+#: task). The testdata carries them; issue #11 lands in two branches (the API's and the
+#: core's), and until the core is merged the operator does not write them, so they are
+#: left out of the comparison. Once both are merged the condition is false: drop it.
+FAILOVER_FIELDS = ("activeStreamURL", "failovers")
+FAILOVER_INTERNAL = ("urlIndex", "urlFailures", "releasedKey", "releasedAt")
+FAILOVER_NOT_YET_WRITTEN = "failovers" not in record_to_status(Record())
 
 
 def _cases() -> list[tuple[Path, dict[str, Any]]]:
@@ -108,6 +116,8 @@ def test_testdata_status_is_what_the_operator_writes(name: str) -> None:
     status = obj.get("status")
     if status is None:
         return  # nothing written yet: the "no status" case
+    if FAILOVER_NOT_YET_WRITTEN:
+        status = _without_failover(status)
     assert _rerendered(status) == status, (
         f"{name}: no View makes the operator's status.render write this status")
 
@@ -117,6 +127,27 @@ def test_not_yet_written_shapes_are_flagged() -> None:
     for name, why in NOT_YET_WRITTEN.items():
         status = argocd_lua.load_object(ARGOCD / "testdata" / name)["status"]
         assert _rerendered(status) != status, f"{name} is written now ({why}): move it out"
+
+
+def test_running_on_a_backup_is_healthy_and_says_so() -> None:
+    """Whatever the Ready message, RunningOnBackup is Healthy and named as a backup; a
+    hostile activeStreamURL (not a string) does not break the script."""
+    script = (ARGOCD / "health.lua").read_text()
+    obj = argocd_lua.load_object(ARGOCD / "testdata" / "healthy_running_on_backup.yaml")
+    for url, shown in (("rtmp://b/x", " (rtmp://b/x)"), ("", ""), (None, ""),
+                       ({"a": 1}, ""), (7, "")):
+        copied = copy.deepcopy(obj)
+        copied["status"]["activeStreamURL"] = url
+        _condition(copied, "Ready")["message"] = "live"
+        assert argocd_lua.execute_health_lua(copied, script) == argocd_lua.HealthStatus(
+            "Healthy", f"Running on a backup stream URL{shown}: live")
+    on_primary = copy.deepcopy(obj)
+    _condition(on_primary, "Ready")["reason"] = "Running"
+    assert not argocd_lua.execute_health_lua(on_primary, script).message.startswith(
+        "Running on a backup")
+    backing_off = copy.deepcopy(obj)
+    _condition(backing_off, "Ready")["status"] = "False"
+    assert argocd_lua.execute_health_lua(backing_off, script).status == "Progressing"
 
 
 def test_testdata_specs_pass_mpu_operator_validate() -> None:
@@ -144,6 +175,13 @@ def _rerendered(status: dict[str, Any]) -> dict[str, Any] | None:
         if written == status:
             return written
     return None
+
+
+def _without_failover(status: dict[str, Any]) -> dict[str, Any]:
+    trimmed = {k: v for k, v in status.items() if k not in FAILOVER_FIELDS}
+    trimmed["internal"] = {k: v for k, v in status["internal"].items()
+                           if k not in FAILOVER_INTERNAL}
+    return trimmed
 
 
 def _condition(obj: dict[str, Any], ctype: str) -> dict[str, Any]:

@@ -14,7 +14,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from mpu_operator import catalogue
+from mpu_operator.api import failover
 from mpu_operator.api.problems import Problem
+from mpu_operator.streamurl import StreamKey
 
 UNKNOWN_ENCODING = "unknown to us; the service will judge it"
 #: Stands for "a custom layout" where the catalogue takes layout ids: never a real id
@@ -46,12 +48,21 @@ class Facts:
     mix_mode: str = "Mix"
     single_set: bool = False
     overlays: Sequence[str] = ()
+    #: The stream URLs in failover order as (field, stream key), the primary first; the
+    #: key is None for a URL in a Secret. Keys hold no query, so Facts never hold a secret.
+    streams: Sequence[tuple[str, StreamKey | None]] = ()
+    #: The same for the URLs read from Secrets: (field, (Secret name, key)).
+    stream_secrets: Sequence[tuple[str, tuple[str, str] | None]] = ()
+    backups_written: int = 0  # len(backupStreamURLs)
+    backups_from_secrets: int = 0  # len(backupStreamURLsFrom)
+    failover_set: bool = False
 
 
 def errors(facts: Facts) -> list[Problem]:
     """What makes the spec unusable, in the order a reader meets the fields."""
     return [
         *_stream_url_source(facts),
+        *_backups(facts),
         *_layout_sources(facts),
         *_pane_counts(facts.layout_ids),
         *_pane_ids(facts),
@@ -64,7 +75,7 @@ def errors(facts: Facts) -> list[Problem]:
 def warnings(facts: Facts) -> list[Problem]:
     """What works but may not be what was meant."""
     return [*_unknown_encoding(facts.media_encode), *_auto_guesses(facts),
-            *_single_ignores(facts)]
+            *_single_ignores(facts), *_failover_alone(facts)]
 
 
 def check(facts: Facts) -> tuple[list[Problem], list[Problem]]:
@@ -92,6 +103,21 @@ def _stream_url_source(facts: Facts) -> list[Problem]:
     if not facts.stream_url_set and not facts.stream_url_from_set:
         return [Problem("streamURL", "required: set streamURL or streamURLFrom.secretKeyRef")]
     return []
+
+
+def _backups(facts: Facts) -> list[Problem]:
+    """At most 4 backups, each a different stream (see :mod:`mpu_operator.api.failover`)."""
+    return [*failover.count_problems(facts.backups_written, facts.backups_from_secrets),
+            *failover.repeated_streams(facts.streams),
+            *failover.repeated_secret_keys(facts.stream_secrets)]
+
+
+def _failover_alone(facts: Facts) -> list[Problem]:
+    """``failover`` says how to use backups; without any it does nothing."""
+    if not facts.failover_set or facts.backups_written or facts.backups_from_secrets:
+        return []
+    return [Problem("failover", f"has no effect without {failover.BACKUPS} or "
+                                f"{failover.BACKUPS_FROM}")]
 
 
 def _layout_sources(facts: Facts) -> list[Problem]:

@@ -32,6 +32,16 @@ from mpu_operator import catalogue
 from mpu_operator.api import rules
 from mpu_operator.api.base import MAX_NAME_LENGTH, ObjectName, RtcId
 from mpu_operator.api.base import StrictModel as _Model
+from mpu_operator.api.failover import (
+    BACKUPS,
+    BACKUPS_FROM,
+    COUNT_RULE,
+    DEFAULT_BACK,
+    DEFAULT_STATUS_CODES,
+    MAX_BACKUP_STREAM_URLS,
+    FailoverSpec,
+    backup_fields,
+)
 from mpu_operator.api.overlays import (
     MAX_OVERLAYS,
     MAX_PANE_OVERLAYS,
@@ -56,6 +66,7 @@ from mpu_operator.api.urls import (
     stream_url_problem,
 )
 from mpu_operator.rtc.params import LayoutParams, StartParams, UserPane
+from mpu_operator.streamurl import StreamKey, stream_key
 
 __all__ = ["MAX_NAME_LENGTH", "MAX_STREAM_URL_LENGTH", "STREAM_URL_SCHEMES", "MPUTaskSpec",
            "SpecResult", "parse_spec", "stream_url_problem"]
@@ -109,6 +120,11 @@ def _check_distinct_layouts(value: list[int]) -> list[int]:
 
 def _join(items: list[int]) -> str:
     return ", ".join(str(i) for i in items)
+
+
+#: A push URL as ``streamURL`` takes it (the rules of :func:`stream_url_problem`).
+StreamURL = Annotated[str, Field(min_length=1, max_length=MAX_STREAM_URL_LENGTH),
+                      AfterValidator(_check_stream_url)]
 
 
 class SecretKeySelector(_Model):
@@ -296,7 +312,7 @@ class MPUTaskSpec(_Model):
         "x-kubernetes-validations": [{
             "rule": "has(self.streamURL) != has(self.streamURLFrom)",
             "message": "exactly one of streamURL and streamURLFrom must be set",
-        }],
+        }, COUNT_RULE],
     })
 
     app_id: RtcId = Field(alias="appId", description="RTC application id.")
@@ -313,6 +329,24 @@ class MPUTaskSpec(_Model):
         default=None, alias="streamURLFrom",
         description="Read the push URL from a Secret, keeping its auth key out of Git. "
                     "Exactly one of streamURL and streamURLFrom.")
+    backup_stream_urls: list[StreamURL] = Field(
+        default_factory=list, alias=BACKUPS, max_length=MAX_BACKUP_STREAM_URLS,
+        description="Backup push URLs (rtmp:// or rtmps://, each like streamURL), in "
+                    "failover order: after a CDN or stream URL failure (see failover) the "
+                    "task starts again at once on the next one. Each must be a different "
+                    "stream (scheme, host, port and path) from streamURL and from the "
+                    "others. At most 4 together with backupStreamURLsFrom, which come after "
+                    "these. Prefer backupStreamURLsFrom: the query string is a secret.")
+    backup_stream_urls_from: list[StreamURLSource] = Field(
+        default_factory=list, alias=BACKUPS_FROM, max_length=MAX_BACKUP_STREAM_URLS,
+        description="Backup push URLs read from Secrets, tried after backupStreamURLs, in "
+                    "this order. Same rules as backupStreamURLs; a missing Secret or an "
+                    "invalid URL in one blocks the start like one for streamURLFrom.")
+    failover: FailoverSpec | None = Field(
+        default=None,
+        description="When to move to the next backup URL (after) and when to go back to "
+                    "the primary (back). Default: after CDNFailure and URLFailure, back "
+                    "Manual.")
     layout: LayoutSpec = Field(description="Layouts, panes and background of the mix.")
     encoding: EncodingSpec = Field(description="Output encoding and billing profile.")
     subscribe_users: list[RtcId] = Field(
@@ -361,7 +395,7 @@ class MPUTaskSpec(_Model):
         default=None, description="When the broadcast starts and stops (startAt, stopAt).")
 
     @field_validator("stream_url", "stream_url_from", "task_id", "credentials_ref", "single",
-                     "schedule", mode="before")
+                     "schedule", "failover", mode="before")
     @classmethod
     def _not_null(cls, value: Any) -> Any:
         """Optional means "may be left out", not "may be null": the schema has no nullable."""
@@ -395,7 +429,40 @@ class MPUTaskSpec(_Model):
             mix_mode=self.mix_mode,
             single_set=self.single is not None,
             overlays=tuple(layout.overlay_fields()),
+            streams=self._streams(),
+            stream_secrets=self._stream_secrets(),
+            backups_written=len(self.backup_stream_urls),
+            backups_from_secrets=len(self.backup_stream_urls_from),
+            failover_set=self.failover is not None,
         )
+
+    def stream_fields(self) -> list[str]:
+        """The URL fields in failover order: the primary, then the backups."""
+        primary = "streamURLFrom" if self.stream_url_from is not None else "streamURL"
+        return [primary, *backup_fields(len(self.backup_stream_urls),
+                                        len(self.backup_stream_urls_from))]
+
+    def _streams(self) -> tuple[tuple[str, StreamKey | None], ...]:
+        """(field, stream key) in failover order; None for a URL held in a Secret."""
+        written = [self.stream_url, *self.backup_stream_urls,
+                   *[None] * len(self.backup_stream_urls_from)]
+        return tuple((name, stream_key(url) if url is not None else None)
+                     for name, url in zip(self.stream_fields(), written, strict=True))
+
+    def _stream_secrets(self) -> tuple[tuple[str, tuple[str, str] | None], ...]:
+        """(field, (Secret name, key)) in failover order; None for a URL written out."""
+        sources = [self.stream_url_from, *[None] * len(self.backup_stream_urls),
+                   *self.backup_stream_urls_from]
+        return tuple((name, (s.secret_key_ref.name, s.secret_key_ref.key) if s else None)
+                     for name, s in zip(self.stream_fields(), sources, strict=True))
+
+    def failover_codes(self) -> frozenset[int]:
+        """The GetMPUTaskStatus codes that move the task to its next URL."""
+        return self.failover.status_codes() if self.failover else DEFAULT_STATUS_CODES
+
+    def failover_back(self) -> str:
+        """Manual or WhenPrimaryHealthy."""
+        return self.failover.back if self.failover else DEFAULT_BACK
 
     def resolved_profile(self) -> str:
         """The TaskProfile to send: the one named, or for Auto the cheapest that fits.
@@ -538,6 +605,9 @@ def _allowed_names() -> dict[str, list[str]]:
         "": _aliases(MPUTaskSpec),
         "streamURLFrom": _aliases(StreamURLSource),
         "streamURLFrom.secretKeyRef": _aliases(SecretKeySelector),
+        f"{BACKUPS_FROM}[]": _aliases(StreamURLSource),
+        f"{BACKUPS_FROM}[].secretKeyRef": _aliases(SecretKeySelector),
+        "failover": _aliases(FailoverSpec),
         "layout": _aliases(LayoutSpec),
         "encoding": _aliases(EncodingSpec),
         "credentialsRef": _aliases(CredentialsRef),

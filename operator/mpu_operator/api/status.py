@@ -66,6 +66,14 @@ class MPUTaskStatus(_Model):
     stream_url: str | None = Field(default=None, alias="streamURL",
                                    description="The stream URL without its query string "
                                                "(the auth key is never shown).")
+    active_stream_url: str | None = Field(
+        default=None, alias="activeStreamURL",
+        description="The URL the task pushes to (streamURL or a backup), without its "
+                    "query string or user info (the auth key is never shown).")
+    failovers: int | None = Field(
+        default=None,
+        description="How many times the task moved to another stream URL after a CDN or "
+                    "stream URL failure (see spec.failover).")
     restart_count: int | None = Field(default=None, alias="restartCount",
                                       description="Restarts after the first start.")
     started_at: datetime | None = Field(default=None, alias="startedAt",

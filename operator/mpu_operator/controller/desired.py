@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from mpu_operator import logsafety
-from mpu_operator.api.spec import MPUTaskSpec, stream_url_problem
+from mpu_operator.api.failover import repeated_streams
+from mpu_operator.api.spec import MPUTaskSpec, SecretKeySelector, stream_url_problem
 from mpu_operator.controller.kube import SecretProblem
 from mpu_operator.core import fingerprint, taskid
 from mpu_operator.core.model import Desired, Record
@@ -47,6 +48,8 @@ async def resolve(spec: MPUTaskSpec, meta: Mapping[str, Any], record: Record, ku
     url: str | None = spec.stream_url
     if url is None and spec.stream_url_from is not None:
         url, waiting = await _secret_url(spec, namespace, kube)
+    backups, backups_waiting = await _backup_urls(spec, url, namespace, kube)
+    waiting = waiting or backups_waiting
     creds, creds_problem = await _credentials(spec, namespace, kube, defaults,
                                               defaults_refused)
     if creds is None and waiting is None:
@@ -71,6 +74,9 @@ async def resolve(spec: MPUTaskSpec, meta: Mapping[str, Any], record: Record, ku
             waiting_stalled=waiting[2] if waiting else False,
             start_at=spec.schedule.start_time() if spec.schedule else None,
             stop_at=spec.schedule.stop_time() if spec.schedule else None,
+            backup_stream_urls=backups,
+            failover_after=spec.failover_codes(),
+            failover_back=spec.failover_back(),
         ),
         credentials=creds,
         credentials_problem=creds_problem,
@@ -80,16 +86,56 @@ async def resolve(spec: MPUTaskSpec, meta: Mapping[str, Any], record: Record, ku
 async def _secret_url(spec: MPUTaskSpec, namespace: str, kube: Any,
                       ) -> tuple[str | None, tuple[str, str, bool] | None]:
     assert spec.stream_url_from is not None
-    ref = spec.stream_url_from.secret_key_ref
+    return await _secret_key_url(spec.stream_url_from.secret_key_ref, "streamURLFrom",
+                                 namespace, kube)
+
+
+async def _secret_key_url(ref: SecretKeySelector, field: str, namespace: str, kube: Any,
+                          ) -> tuple[str | None, tuple[str, str, bool] | None]:
+    """The URL in a Secret key, judged like ``spec.streamURL``, or why there is none.
+
+    ``field`` (``streamURLFrom``, ``backupStreamURLsFrom[1]``) starts the message; the
+    message names the Secret and the key, never the value.
+    """
     try:
         url = await kube.secret_value(namespace, ref.name, ref.key)
     except SecretProblem as exc:
-        return None, (SECRET_NOT_FOUND, f"streamURLFrom: {exc}", False)
+        return None, (SECRET_NOT_FOUND, f"{field}: {exc}", False)
     problem = stream_url_problem(url)
     if problem is not None:
-        return None, (INVALID_STREAM_URL, f"streamURLFrom: the value of key {ref.key!r} in "
+        return None, (INVALID_STREAM_URL, f"{field}: the value of key {ref.key!r} in "
                                           f"Secret {namespace}/{ref.name} {problem}", True)
     return url, None
+
+
+async def _backup_urls(spec: MPUTaskSpec, primary: str | None, namespace: str, kube: Any,
+                       ) -> tuple[tuple[str, ...], tuple[str, str, bool] | None]:
+    """The backup URLs in failover order (``backupStreamURLs``, then the URLs read from
+    ``backupStreamURLsFrom``), or () and why they cannot be used.
+
+    A backup Secret is treated like the primary's: missing or unreadable is
+    SecretNotFound, a value that breaks the URL rules is InvalidStreamURL (stalled: a
+    person must fix it), and either blocks the next start. A broadcaster who configured a
+    backup expects it to be there when the primary fails; starting without it would
+    promise a protection the task does not have. A task already running goes on.
+
+    The URLs from Secrets are known only here, so the different-stream rule the spec model
+    applies to the URLs written out is applied again, by the same function, to them all
+    (the primary included when it is in a Secret).
+    """
+    urls: list[str] = list(spec.backup_stream_urls)
+    for index, source in enumerate(spec.backup_stream_urls_from):
+        url, waiting = await _secret_key_url(source.secret_key_ref,
+                                             f"backupStreamURLsFrom[{index}]", namespace, kube)
+        if waiting is not None:
+            return (), waiting
+        assert url is not None
+        urls.append(url)
+    keys = [stream_key(u) if u else None for u in (primary, *urls)]
+    problems = repeated_streams(list(zip(spec.stream_fields(), keys, strict=True)))
+    if problems:
+        return (), (INVALID_STREAM_URL, str(problems[0]), True)
+    return tuple(urls), None
 
 
 async def _credentials(spec: MPUTaskSpec, namespace: str, kube: Any,

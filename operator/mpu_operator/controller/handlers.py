@@ -83,7 +83,8 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
         prefix=GROUP if _shard is None else f"shard-{_shard.index}.{GROUP}")
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
         prefix=GROUP, key="last-handled-configuration",
-        ignored_fields=["spec.streamURL"])  # may carry the auth key: no copies of it
+        # the URLs may carry auth keys: no copies of them in an annotation
+        ignored_fields=["spec.streamURL", "spec.backupStreamURLs"])
     settings.posting.level = logging.INFO
     settings.execution.max_workers = 32
     asyncio.get_running_loop().set_default_executor(

@@ -119,6 +119,13 @@ class Desired:
     waiting_stalled: bool = False  # a person must fix it (an invalid URL in a Secret)
     start_at: datetime | None = None  # spec.schedule.startAt: no start before it
     stop_at: datetime | None = None  # spec.schedule.stopAt: nothing runs from then on
+    # Failover (issue #11): the backups' resolved URLs in the order the user lists them
+    # (spec.backupStreamURLs, then spec.backupStreamURLsFrom); the service status codes
+    # that move to the next URL (5 CDNFailure, 6 URLFailure); and when to go back to the
+    # primary ("Manual" | "WhenPrimaryHealthy").
+    backup_stream_urls: tuple[str, ...] = ()
+    failover_after: frozenset[int] = frozenset({5, 6})
+    failover_back: str = "Manual"
 
 
 @dataclass(frozen=True)
