@@ -1,0 +1,134 @@
+"""MPUTasks that use MPULayouts (``layout.layoutRefs``), end to end: the real operator
+process against the Kubernetes stand-in and the RTC emulator. What the service was sent
+is read off the emulator (``GET /_emulator/tasks``: layoutIds, taskProfile, history),
+never off the operator's insides."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.operator.conftest import FAST
+from tests.operator.harness import KIND, condition, manifest, status, tasks_of, wait_phase
+from tests.operator.kit import summary, wait_status
+from tests.operator.test_layouts import LAYOUT, layout, layout_status, pane, wait_ready
+from tests.support.cluster import Cluster
+
+#: Integration scenarios; portable: they run unchanged on a real cluster (make e2e).
+pytestmark = [pytest.mark.integration, pytest.mark.portable]
+
+
+def panes(count: int) -> list[dict[str, Any]]:
+    return [pane(i, i / count, 1.0 / count) for i in range(count)]
+
+
+def user(name: str, namespace: str, *layout_names: str, **layout_spec: Any) -> dict[str, Any]:
+    """An MPUTask whose layouts are MPULayouts only."""
+    return manifest(name, namespace,
+                    layout={"layoutRefs": [{"name": n} for n in layout_names], **layout_spec})
+
+
+def waiting_for_layout(kube: Cluster, namespace: str, name: str,
+                       generation: int = 1) -> dict[str, Any]:
+    return wait_status(kube, namespace, name,
+                       lambda st: st.get("phase") == "Pending"
+                       and st.get("observedGeneration") == generation
+                       and condition(st, "Ready").get("reason") == "LayoutNotReady",
+                       20, f"Pending, LayoutNotReady (generation {generation})")
+
+
+def the_task(rtc: Any, name: str) -> dict[str, Any]:
+    [task] = tasks_of(rtc, f"ch-{name}")
+    return task
+
+
+@pytest.mark.rtc(**FAST)
+def test_waits_for_the_layout_then_starts_with_its_id(kube: Cluster, namespace: str,
+                                                      rtc: Any, operator: Any) -> None:
+    kube.create(user("show", namespace, "stage"))
+    st = waiting_for_layout(kube, namespace, "show")
+    ready = condition(st, "Ready")
+    assert ready["status"] == "False" and "stage" in ready["message"], summary(st)
+    assert condition(st, "Stalled").get("status") != "True", "a wait is not stalled"
+    assert tasks_of(rtc, "ch-show") == []
+
+    kube.create(layout("stage", namespace))
+    layout_id = wait_ready(kube, namespace, "stage")["layoutId"]
+    wait_phase(kube, namespace, "show", ("Waiting", "Running"), timeout=20)
+    task = the_task(rtc, "show")
+    assert task["layoutIds"] == [layout_id]
+    assert task["taskProfile"] == "2IN_720P", "Auto did not use the MPULayout's 2 panes"
+
+
+@pytest.mark.rtc(**FAST)
+def test_a_layout_of_another_namespace_is_never_used(kube: Cluster, namespace: str,
+                                                     rtc: Any, operator: Any) -> None:
+    other = kube.create_namespace()
+    kube.create(layout("stage", other))
+    foreign = wait_ready(kube, other, "stage")["layoutId"]
+    kube.create(user("show", namespace, "stage"))
+    waiting_for_layout(kube, namespace, "show")
+    # an edit makes the operator look again, well after the other layout was ready
+    kube.patch(KIND, namespace, "show", {"spec": {"layout": {"backgroundColor": "#102030"}}})
+    st = waiting_for_layout(kube, namespace, "show", generation=2)
+    assert other not in str(st) and str(foreign) not in str(st), summary(st)
+    assert tasks_of(rtc, "ch-show") == []
+
+    kube.create(layout("stage", namespace, panes=panes(3)))
+    own = wait_ready(kube, namespace, "stage")["layoutId"]
+    wait_phase(kube, namespace, "show", ("Waiting", "Running"), timeout=20)
+    assert own != foreign and the_task(rtc, "show")["layoutIds"] == [own]
+
+
+@pytest.mark.rtc(**FAST)
+def test_switching_the_ref_updates_the_layout_and_releases_the_old_one(
+        kube: Cluster, namespace: str, rtc: Any, operator: Any) -> None:
+    kube.create(layout("stage", namespace, panes=panes(3)))
+    kube.create(layout("wide", namespace, panes=panes(4)))
+    first = wait_ready(kube, namespace, "stage")["layoutId"]
+    second = wait_ready(kube, namespace, "wide")["layoutId"]
+    kube.create(user("show", namespace, "stage", layoutIds=[1]))
+    st = wait_phase(kube, namespace, "show", ("Waiting", "Running"), timeout=20)
+    task = the_task(rtc, "show")
+    assert task["layoutIds"] == [1, first]  # layoutIds first, then the refs
+    assert task["taskProfile"] == "4IN_720P"
+
+    kube.delete(LAYOUT, namespace, "stage")  # held while the task refers to it
+    kube.wait_for(lambda: condition(layout_status(kube, namespace, "stage"), "Ready")
+                  .get("reason") == "InUse", 20, "the delete held (InUse)")
+    assert first in [r["layoutId"] for r in rtc.layouts()]
+
+    kube.patch(KIND, namespace, "show", {"spec": {"layout": {"layoutRefs": [{"name": "wide"}]}}})
+
+    def updated() -> dict[str, Any]:
+        now = the_task(rtc, "show")
+        assert now["layoutIds"] == [1, second], now["layoutIds"]
+        return now
+    now = kube.wait_for(updated, 20, "UpdateMPULayout with the new layout's id")
+    assert now["taskId"] == st["taskId"], "switching a layout restarted the task"
+    assert [h["action"] for h in now["history"]].count("UpdateMPULayout") == 1
+    kube.wait_for(lambda: kube.find(LAYOUT, namespace, "stage") is None, 30,
+                  "the old layout to go once no task refers to it")
+    assert [r["layoutId"] for r in rtc.layouts()] == [second]
+
+
+@pytest.mark.rtc(**FAST)
+def test_a_pane_not_in_the_layout_is_a_clear_problem(kube: Cluster, namespace: str,
+                                                     rtc: Any, operator: Any) -> None:
+    kube.create(layout("stage", namespace))  # panes 0 and 1
+    wait_ready(kube, namespace, "stage")
+    kube.create(user("show", namespace, "stage", userPanes=[{"paneId": 5, "userId": "ann"}]))
+    st = wait_status(kube, namespace, "show",
+                     lambda s: condition(s, "Ready").get("reason") == "InvalidSpec",
+                     20, "Ready=False reason InvalidSpec")
+    message = condition(st, "Ready")["message"]
+    assert ("layout.userPanes[0].paneId: pane 5 is in none of the layouts (MPULayout stage "
+            "has panes 0 and 1)") in message, message
+    assert condition(st, "Stalled")["status"] == "True"
+    assert tasks_of(rtc, "ch-show") == []
+
+    kube.patch(KIND, namespace, "show", {"spec": {"layout": {"userPanes": [
+        {"paneId": 1, "userId": "ann"}]}}})
+    wait_phase(kube, namespace, "show", ("Waiting", "Running"), timeout=20)
+    assert status(kube, namespace, "show")["observedGeneration"] == 2
