@@ -219,7 +219,10 @@ def _unknown_encoding(media_encode: int) -> list[Problem]:
 
 
 def _auto_guesses(facts: Facts) -> list[Problem]:
-    """Say when Auto had to assume the largest need: that costs money the user may not owe."""
+    """Say when Auto had to assume the largest need: that costs money the user may not owe.
+
+    MPULayouts in ``layoutRefs`` are no reason: the operator reads their panes and Auto
+    picks from them (:func:`profile_with_customs`); only ``validate`` cannot."""
     if facts.task_profile != catalogue.AUTO:
         return []
     reasons = []
@@ -228,8 +231,6 @@ def _auto_guesses(facts: Facts) -> list[Problem]:
         reasons.append(f"layout {custom[0]} is custom (pane count unknown)")
     elif custom:
         reasons.append(f"layouts {_and(custom)} are custom (pane counts unknown)")
-    if facts.layout_refs:
-        reasons.append("layoutRefs name MPULayouts (pane counts known only at run time)")
     if facts.media_encode not in catalogue.MEDIA_ENCODES:
         reasons.append(f"encoding {facts.media_encode} is unknown (resolution unknown)")
     if not reasons:
