@@ -3,12 +3,15 @@ TaskProfile, and the wait or the problem, from the MPULayouts of its own namespa
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from mpu_operator import catalogue
+from mpu_operator.api import rules
 from mpu_operator.api.spec import MPUTaskSpec, parse_spec
 from mpu_operator.controller.desired import layout_refs
 from mpu_operator.core import fingerprint
@@ -24,9 +27,9 @@ KNOWN = {("ns", "stage"): K(10001, 3, True, "app", (0, 1, 2)),
          ("elsewhere", "big"): K(10003, 9, True, "app", tuple(range(9)))}
 
 
-def spec(**layout: Any) -> MPUTaskSpec:
+def spec(profile: str = "Auto", **layout: Any) -> MPUTaskSpec:
     raw = {"appId": "app", "channelId": "ch", "streamURL": "rtmp://h/live/s",
-           "layout": layout, "encoding": {"mediaEncode": 20}}
+           "layout": layout, "encoding": {"mediaEncode": 20, "taskProfile": profile}}
     parsed = parse_spec(raw)
     assert parsed.spec is not None, parsed.errors
     return parsed.spec
@@ -111,3 +114,46 @@ def test_the_layoutref_sample_resolves_as_its_comments_say() -> None:
     waiting = layout_refs(parsed.spec, "demo", {("demo", layout["metadata"]["name"]):
                                                 cl.known_layout(layout)})
     assert waiting.waiting is not None and waiting.waiting[0] == LAYOUT_NOT_READY
+
+
+URL = "rtmp://h/live/s"
+
+
+def started_with(s: MPUTaskSpec, profile: str) -> Record:
+    """The record of a task started from ``s`` with ``profile``."""
+    start = replace(s.start_params("", URL), task_profile=profile)
+    return Record(applied_immutable=fingerprint.immutable_fingerprint(start, "base"))
+
+
+@pytest.mark.parametrize(("ref", "running_with", "expected"), [
+    ("duo", None, "2IN_720P"),  # a start: the cheapest
+    ("duo", "4IN_720P", "4IN_720P"),  # panes went 3 -> 2: the running profile still covers
+    ("duo", "9IN_1080P", "9IN_1080P"),
+    ("stage", "2IN_720P", "4IN_720P"),  # panes went 2 -> 3: 2 inputs no longer cover
+    ("stage", "4IN_720P", "4IN_720P"),
+])
+def test_a_running_auto_task_keeps_a_profile_that_still_covers(ref: str, running_with: str | None,
+                                                                expected: str) -> None:
+    s = spec(layoutRefs=refs(ref))
+    record = started_with(s, running_with) if running_with else Record()
+    got = layout_refs(s, "ns", KNOWN).start(s.start_params("", URL), record, "base")
+    assert got.task_profile == expected and got.layout.layout_ids == (KNOWN[("ns", ref)].layout_id,)
+
+
+def test_a_named_profile_is_never_swapped() -> None:
+    s = spec(layoutRefs=refs("duo"))
+    named = spec("9IN_720P", layoutRefs=refs("duo"))
+    got = layout_refs(named, "ns", KNOWN)
+    assert (got.task_profile, got.also_covering) == ("9IN_720P", ())
+    assert got.start(named.start_params("", URL), started_with(s, "4IN_720P"),
+                     "base").task_profile == "9IN_720P"
+
+
+def test_profile_choices_and_covering_profiles() -> None:
+    duo = rules.CustomLayout("f", "duo", (0, 1))
+    assert rules.profile_choices("Auto", [1], [duo], 20)[:3] == ["2IN_720P", "2IN_1080P",
+                                                                 "4IN_720P"]
+    assert rules.profile_choices("4IN_360P", [1], [duo], 20) == ["4IN_360P"]
+    assert rules.profile_choices("Auto", [99], [duo], 20) == ["16IN_720P", "16IN_1080P"]
+    assert catalogue.covering_profiles(3, 0) == ["Mixed_Audio"]
+    assert catalogue.covering_profiles(12, 30) == ["12IN_1080P", "16IN_1080P"]

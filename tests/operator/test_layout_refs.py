@@ -132,3 +132,45 @@ def test_a_pane_not_in_the_layout_is_a_clear_problem(kube: Cluster, namespace: s
         {"paneId": 1, "userId": "ann"}]}}})
     wait_phase(kube, namespace, "show", ("Waiting", "Running"), timeout=20)
     assert status(kube, namespace, "show")["observedGeneration"] == 2
+
+
+@pytest.mark.rtc(**FAST)
+def test_a_pane_edit_of_the_layout_leaves_the_task_running_and_shows_broken_rules(
+        kube: Cluster, namespace: str, rtc: Any, operator: Any) -> None:
+    kube.create(layout("stage", namespace, panes=panes(3)))
+    layout_id = wait_ready(kube, namespace, "stage")["layoutId"]
+    kube.create(user("show", namespace, "stage", userPanes=[{"paneId": 2, "userId": "ann"}]))
+    st = wait_phase(kube, namespace, "show", ("Waiting", "Running"), timeout=20)
+    assert the_task(rtc, "show")["taskProfile"] == "4IN_720P"
+
+    # two panes: the service applies them; pane 2 is gone, and the task says so
+    kube.patch(LAYOUT, namespace, "stage", {"spec": {"panes": panes(2)}})
+    broken = wait_status(kube, namespace, "show",
+                         lambda s: condition(s, "Ready").get("reason") == "InvalidSpec",
+                         20, "Ready=False reason InvalidSpec after the layout lost pane 2")
+    assert "layout.userPanes[0].paneId: pane 2 is in none of the layouts" in \
+        condition(broken, "Ready")["message"]
+    assert broken["taskId"] == st["taskId"]
+
+    # four panes: the rules hold again; 4IN_720P still covers, so no restart
+    kube.patch(LAYOUT, namespace, "stage", {"spec": {"panes": panes(4)}})
+    kube.wait_for(lambda: len(rtc.layouts()[0]["panes"]) == 4, 20, "ModifyMPULayout, 4 panes")
+    wait_status(kube, namespace, "show",
+                lambda s: condition(s, "Ready").get("status") == "True", 20, "Ready again")
+    task = the_task(rtc, "show")
+    actions = [h["action"] for h in task["history"]]
+    assert task["taskId"] == st["taskId"] and "StopMPUTask" not in actions, actions
+    assert "UpdateMPULayout" not in actions and task["layoutIds"] == [layout_id]
+
+    # two panes again, with the pane moved: Auto alone would pick 2IN_720P, but the task's
+    # 4IN_720P still covers them, so it keeps running (the profile cannot change live)
+    kube.patch(KIND, namespace, "show", {"spec": {"layout": {"userPanes": [
+        {"paneId": 1, "userId": "ann"}]}}})
+    kube.patch(LAYOUT, namespace, "stage", {"spec": {"panes": panes(2)}})
+    kube.wait_for(lambda: len(rtc.layouts()[0]["panes"]) == 2, 20, "ModifyMPULayout, 2 panes")
+    wait_status(kube, namespace, "show",
+                lambda s: s.get("observedGeneration") == 2
+                and condition(s, "Ready").get("status") == "True", 20, "Ready at generation 2")
+    task = the_task(rtc, "show")
+    assert task["taskId"] == st["taskId"] and task["taskProfile"] == "4IN_720P"
+    assert "StopMPUTask" not in [h["action"] for h in task["history"]]

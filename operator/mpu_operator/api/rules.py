@@ -276,11 +276,19 @@ def profile_with_customs(task_profile: str, layout_ids: Sequence[int],
     """The TaskProfile to send once the MPULayouts are read: the one named, or for Auto the
     cheapest covering the largest pane count of all the layouts (16 inputs while a custom
     layout id's pane count is unknown)."""
+    return profile_choices(task_profile, layout_ids, customs, media_encode)[0]
+
+
+def profile_choices(task_profile: str, layout_ids: Sequence[int],
+                    customs: Sequence[CustomLayout], media_encode: int) -> list[str]:
+    """The profiles the task may run with: the one named, or for Auto every profile that
+    covers the layouts and the encoding, cheapest (the one a start sends) first. A running
+    task whose profile is among them needs no restart when an MPULayout's panes change."""
     if task_profile != catalogue.AUTO:
-        return task_profile
+        return [task_profile]
     needed = panes_needed(layout_ids, customs)
-    return catalogue.profile_for(catalogue.MAX_PANES if needed is None else needed,
-                                 media_encode)
+    return catalogue.covering_profiles(catalogue.MAX_PANES if needed is None else needed,
+                                       media_encode)
 
 
 def custom_layout_problems(layout_ids: Sequence[int], customs: Sequence[CustomLayout],

@@ -70,7 +70,8 @@ async def resolve(spec: MPUTaskSpec, meta: Mapping[str, Any], record: Record, ku
                    creds_problem or "", False)
     base, from_spec = task_id_base(spec, meta)
     layout = refs.layout
-    start = refs.start(spec.start_params("", url)) if url and refs.usable else None
+    start = refs.start(spec.start_params("", url), record, base) if url and refs.usable \
+        else None
     key: StreamKey | None = stream_key(url) if url else None
     immutable = (fingerprint.current_immutable(start, base, record.applied_immutable)
                  if start else record.applied_immutable or "")
@@ -102,13 +103,27 @@ class LayoutRefs:
     layout: LayoutParams
     task_profile: str
     waiting: tuple[str, str, bool] | None = None  # (reason, message, stalled)
+    #: Other profiles that also cover the layouts (Auto only), cheapest first.
+    also_covering: tuple[str, ...] = ()
 
     @property
     def usable(self) -> bool:
         return self.waiting is None
 
-    def start(self, start: StartParams) -> StartParams:
-        return dataclasses.replace(start, layout=self.layout, task_profile=self.task_profile)
+    def start(self, start: StartParams, record: Record | None = None,
+              task_id_base: str = "") -> StartParams:
+        """``start`` with the resolved layout and profile. A running task (``record``)
+        whose Auto profile still covers the layouts keeps it: an MPULayout whose panes
+        change does not restart a broadcast, unless its profile no longer covers them."""
+        start = dataclasses.replace(start, layout=self.layout, task_profile=self.task_profile)
+        applied = record.applied_immutable if record is not None else None
+        if not applied or fingerprint.current_immutable(start, task_id_base, applied) == applied:
+            return start
+        for name in self.also_covering:
+            kept = dataclasses.replace(start, task_profile=name)
+            if fingerprint.current_immutable(kept, task_id_base, applied) == applied:
+                return kept
+        return start
 
     def fingerprint(self, record: Record) -> str:
         """The layout a live task is compared against: while the refs cannot be used, the
@@ -137,8 +152,8 @@ def layout_refs(spec: MPUTaskSpec, namespace: str,
     customs = [rules.CustomLayout(f"layout.layoutRefs[{r.index}].name", r.name, r.pane_ids)
                for r in refs.layouts]
     ids, encoding = spec.layout.layout_ids, spec.encoding
-    profile = rules.profile_with_customs(encoding.task_profile, ids, customs,
-                                         encoding.media_encode)
+    profile, *others = rules.profile_choices(encoding.task_profile, ids, customs,
+                                             encoding.media_encode)
     if refs.problems:
         message = "; ".join(f"{where}: {rule}" for where, rule in refs.problems)
         return LayoutRefs(layout, profile, (INVALID_SPEC, message, True))
@@ -151,7 +166,7 @@ def layout_refs(spec: MPUTaskSpec, namespace: str,
     if problems:
         return LayoutRefs(layout, profile,
                           (INVALID_SPEC, "; ".join(str(p) for p in problems), True))
-    return LayoutRefs(layout, profile)
+    return LayoutRefs(layout, profile, also_covering=tuple(others))
 
 
 async def _secret_url(spec: MPUTaskSpec, namespace: str, kube: Any,
