@@ -157,3 +157,4 @@ def test_profile_choices_and_covering_profiles() -> None:
     assert rules.profile_choices("Auto", [99], [duo], 20) == ["16IN_720P", "16IN_1080P"]
     assert catalogue.covering_profiles(3, 0) == ["Mixed_Audio"]
     assert catalogue.covering_profiles(12, 30) == ["12IN_1080P", "16IN_1080P"]
+
