@@ -4,11 +4,9 @@ TaskProfile, and the wait or the problem, from the MPULayouts of its own namespa
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from mpu_operator import catalogue
 from mpu_operator.api import rules
@@ -97,23 +95,6 @@ def test_a_live_task_keeps_its_layout_while_the_refs_cannot_be_used() -> None:
     usable = layout_refs(spec(layoutIds=[1], layoutRefs=refs("duo")), "ns", KNOWN)
     assert usable.fingerprint(running) == fingerprint.layout_fingerprint(usable.layout)
     assert usable.layout.layout_ids == (1, 10002)
-
-
-def test_the_layoutref_sample_resolves_as_its_comments_say() -> None:
-    path = Path(__file__).resolve().parents[2] / "deploy/samples/features/mputask-layoutref.yaml"
-    docs = {d["kind"]: d for d in yaml.safe_load_all(path.read_text())}
-    layout, task = docs["MPULayout"], docs["MPUTask"]
-    assert task["spec"]["layout"]["layoutRefs"] == [{"name": layout["metadata"]["name"]}]
-    parsed = parse_spec(task["spec"])
-    assert parsed.spec is not None and parsed.warnings == []
-    created = {**layout, "status": {"layoutId": 10001}}
-    known = {("demo", layout["metadata"]["name"]): cl.known_layout(created)}
-    got = layout_refs(parsed.spec, "demo", known)
-    assert (got.layout.layout_ids, got.task_profile, got.waiting) == ((1, 10001), "4IN_720P",
-                                                                      None)
-    waiting = layout_refs(parsed.spec, "demo", {("demo", layout["metadata"]["name"]):
-                                                cl.known_layout(layout)})
-    assert waiting.waiting is not None and waiting.waiting[0] == LAYOUT_NOT_READY
 
 
 URL = "rtmp://h/live/s"
