@@ -9,8 +9,20 @@ from typing import Any
 
 import pytest
 
+from mpu_operator.rtc import layouts as rl
+from mpu_operator.rtc.client import RTCClient
+from mpu_operator.rtc.credentials import Credentials
 from tests.operator.conftest import FAST
-from tests.operator.harness import KIND, condition, manifest, status, tasks_of, wait_phase
+from tests.operator.harness import (
+    ACCESS_SECRET,
+    APP,
+    KIND,
+    condition,
+    manifest,
+    status,
+    tasks_of,
+    wait_phase,
+)
 from tests.operator.kit import summary, wait_status
 from tests.operator.test_layouts import LAYOUT, layout, layout_status, pane, wait_ready
 from tests.support.cluster import Cluster
@@ -173,4 +185,31 @@ def test_a_pane_edit_of_the_layout_leaves_the_task_running_and_shows_broken_rule
                 and condition(s, "Ready").get("status") == "True", 20, "Ready at generation 2")
     task = the_task(rtc, "show")
     assert task["taskId"] == st["taskId"] and task["taskProfile"] == "4IN_720P"
+    assert "StopMPUTask" not in [h["action"] for h in task["history"]]
+
+
+@pytest.mark.rtc(**FAST)
+def test_a_recreated_layout_reaches_the_running_task_as_an_update(
+        kube: Cluster, namespace: str, rtc: Any, operator: Any) -> None:
+    kube.create(layout("stage", namespace))
+    first = wait_ready(kube, namespace, "stage")["layoutId"]
+    kube.create(user("show", namespace, "stage"))
+    st = wait_phase(kube, namespace, "show", ("Waiting", "Running"), timeout=20)
+    assert the_task(rtc, "show")["layoutIds"] == [first]
+
+    # someone deletes the layout at the service; the next edit finds it gone and creates
+    # it again, under a new id, which the running task is moved to without a restart
+    client = RTCClient(rtc.url, limiter=None)
+    rl.delete_mpu_layout(client, Credentials("testid", ACCESS_SECRET), APP, first)
+    kube.patch(LAYOUT, namespace, "stage", {"spec": {"audioMixCount": 2}})
+    second = kube.wait_for(lambda: (i := layout_status(kube, namespace, "stage")
+                                    .get("layoutId")) not in (None, first) and i,
+                           30, "the MPULayout created again under a new id")
+
+    def moved() -> dict[str, Any]:
+        task = the_task(rtc, "show")
+        assert task["layoutIds"] == [second], task["layoutIds"]
+        return task
+    task = kube.wait_for(moved, 20, "UpdateMPULayout with the new id")
+    assert task["taskId"] == st["taskId"]
     assert "StopMPUTask" not in [h["action"] for h in task["history"]]
