@@ -197,18 +197,28 @@ def choose_profile(layout_ids: Iterable[int], media_encode: int) -> str:
     custom layout (pane count unknown) asks for 16 inputs, an unknown encoding for 1080P.
     """
     layout_ids = list(layout_ids)
+    if has_custom_layouts(layout_ids):
+        return profile_for(MAX_PANES, media_encode)
+    return profile_for(max_known_panes(layout_ids) or 1, media_encode)
+
+
+def profile_for(inputs_needed: int, media_encode: int) -> str:
+    """The cheapest profile mixing ``inputs_needed`` panes at the encoding's resolution
+    (an unknown encoding: 1080P; audio only: Mixed_Audio)."""
+    return covering_profiles(inputs_needed, media_encode)[0]
+
+
+def covering_profiles(inputs_needed: int, media_encode: int) -> list[str]:
+    """Every profile that can carry ``inputs_needed`` panes and the encoding, cheapest
+    first (an unknown encoding counts as 1080P; audio only: just Mixed_Audio)."""
     encoding = MEDIA_ENCODES.get(media_encode)
     if encoding is not None and encoding.audio_only:
-        return MIXED_AUDIO
-    if has_custom_layouts(layout_ids):
-        inputs_needed = MAX_PANES
-    else:
-        inputs_needed = max_known_panes(layout_ids) or 1
+        return [MIXED_AUDIO]
     resolution = (encoding.resolution if encoding is not None else None) or Resolution.P1080
     candidates = [p for p in PROFILES.values()
                   if not p.audio_only and p.inputs >= inputs_needed
                   and p.resolution is not None and p.resolution >= resolution]
-    return min(candidates).name
+    return [p.name for p in sorted(candidates)]
 
 
 def color_to_int(color: str) -> int:

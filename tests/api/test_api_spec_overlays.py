@@ -218,15 +218,14 @@ def test_sixteen_in_all_pass(edit: Edit) -> None:
 
 
 def test_a_layout_ref_counts_as_a_custom_layout(edit: Edit) -> None:
-    """Its panes are unknown here: no pane-id bound, Auto assumes 16 inputs and says so."""
+    """Its panes are unknown here: no pane-id bound, and Auto is left to the operator (it
+    picks from the MPULayout's panes once it reads them), so no warning."""
     raw = edit("layout", {"layoutIds": [6], "layoutRefs": [{"name": "big"}],
                           "userPanes": [{"paneId": 12, "userId": "u"}]})
     result = parse_spec(raw)
     assert result.ok and result.spec is not None
     assert result.spec.resolved_profile() == "16IN_720P"
-    assert [str(p) for p in result.warnings] == [
-        "encoding.taskProfile: Auto chose 16IN_720P because layoutRefs name MPULayouts "
-        "(pane counts known only at run time); name a smaller profile if it is enough"]
+    assert result.warnings == []
     # a named profile must cover the known layouts; the MPULayout's panes are judged later
     raw["encoding"]["taskProfile"] = "4IN_720P"
     assert parse_spec(raw).ok

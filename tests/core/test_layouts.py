@@ -254,17 +254,6 @@ def test_render_while_a_call_is_under_way() -> None:
     assert modifying["conditions"][0]["message"] == "working"
 
 
-def test_refs_resolve_in_their_own_namespace_only() -> None:
-    known = {("a", "stage"): cl.KnownLayout(10001, 3, True),
-             ("a", "wip"): cl.KnownLayout(None, 2, False),
-             ("a", "stale"): cl.KnownLayout(10002, 4, False),
-             ("b", "secret"): cl.KnownLayout(10003, 9, True)}
-    got = cl.resolve_refs("a", ["stage", "wip", "stale", "secret", "nope"], known)
-    assert got == cl.ResolvedRefs((10001,), {10001: 3}, ("wip", "stale"), ("secret", "nope"))
-    assert cl.resolve_refs("b", ["secret", "stage"], known) == cl.ResolvedRefs(
-        (10003,), {10003: 9}, (), ("stage",))
-
-
 @pytest.mark.parametrize(("body", "expected"), [
     ({"spec": {"panes": [{}, {}]}, "status": {"layoutId": 7, "conditions": [
         {"type": "InUse", "status": "True"}, {"type": "Ready", "status": "True"}]}},

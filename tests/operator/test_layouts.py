@@ -12,6 +12,7 @@ from tests.operator.conftest import FAST
 from tests.operator.harness import APP, KIND, condition, manifest
 from tests.support.cluster import Cluster
 
+#: Integration scenarios; the ``portable`` ones run unchanged on a real cluster (make e2e).
 pytestmark = [pytest.mark.integration]
 
 LAYOUT = "MPULayout"
@@ -53,6 +54,7 @@ def user(name: str, namespace: str, *layout_names: str) -> dict[str, Any]:
     return task
 
 
+@pytest.mark.portable
 @pytest.mark.rtc(**FAST)
 def test_create_edit_delete(kube: Cluster, namespace: str, rtc: Any, operator: Any) -> None:
     kube.create(layout("stage", namespace))
@@ -81,6 +83,7 @@ def test_create_edit_delete(kube: Cluster, namespace: str, rtc: Any, operator: A
     assert service_layouts(rtc) == [], "DeleteMPULayout was not called"
 
 
+@pytest.mark.portable
 @pytest.mark.rtc(**FAST)
 def test_delete_waits_for_the_mputasks_of_its_namespace(kube: Cluster, namespace: str,
                                                         rtc: Any, operator: Any) -> None:
@@ -117,6 +120,7 @@ def test_delete_waits_for_the_mputasks_of_its_namespace(kube: Cluster, namespace
     assert kube.find(KIND, other, "intruder") is not None  # it never held anything
 
 
+@pytest.mark.portable
 @pytest.mark.rtc(**FAST)
 def test_a_removed_reference_releases_the_layout(kube: Cluster, namespace: str, rtc: Any,
                                                  operator: Any) -> None:
@@ -132,6 +136,7 @@ def test_a_removed_reference_releases_the_layout(kube: Cluster, namespace: str, 
     assert service_layouts(rtc) == []
 
 
+@pytest.mark.portable
 @pytest.mark.rtc(**FAST)
 def test_a_create_whose_answer_is_lost_is_found_not_repeated(kube: Cluster, namespace: str,
                                                              rtc: Any, operator: Any) -> None:
@@ -143,6 +148,7 @@ def test_a_create_whose_answer_is_lost_is_found_not_repeated(kube: Cluster, name
     assert rtc.stats()["timeoutsInjected"] == 1
 
 
+# Not portable: a real apiserver's CRD schema refuses the spec before the operator sees it.
 @pytest.mark.rtc(**FAST)
 def test_an_invalid_spec_is_reported_and_nothing_is_created(kube: Cluster, namespace: str,
                                                             rtc: Any, operator: Any) -> None:

@@ -245,7 +245,10 @@ def _unknown_encoding(media_encode: int) -> list[Problem]:
 
 
 def _auto_guesses(facts: Facts) -> list[Problem]:
-    """Say when Auto had to assume the largest need: that costs money the user may not owe."""
+    """Say when Auto had to assume the largest need: that costs money the user may not owe.
+
+    MPULayouts in ``layoutRefs`` are no reason: the operator reads their panes and Auto
+    picks from them (:func:`profile_with_customs`); only ``validate`` cannot."""
     if facts.task_profile != catalogue.AUTO:
         return []
     reasons = []
@@ -254,8 +257,6 @@ def _auto_guesses(facts: Facts) -> list[Problem]:
         reasons.append(f"layout {custom[0]} is custom (pane count unknown)")
     elif custom:
         reasons.append(f"layouts {_and(custom)} are custom (pane counts unknown)")
-    if facts.layout_refs:
-        reasons.append("layoutRefs name MPULayouts (pane counts known only at run time)")
     if facts.media_encode not in catalogue.MEDIA_ENCODES:
         reasons.append(f"encoding {facts.media_encode} is unknown (resolution unknown)")
     if not reasons:
@@ -273,6 +274,109 @@ def _single_ignores(facts: Facts) -> list[Problem]:
         return []
     return [Problem(name, "ignored when mixMode is Single (the stream is relayed without "
                           "mixing)") for name in facts.overlays]
+
+
+# -- MPULayouts, once the operator has read them -----------------------------------------
+
+
+@dataclass(frozen=True)
+class CustomLayout:
+    """An MPULayout a task refers to, as the pane rules need it (plain values)."""
+
+    field: str  # where the spec names it, e.g. ``layout.layoutRefs[1].name``
+    name: str
+    pane_ids: Sequence[int]
+
+
+def panes_needed(layout_ids: Sequence[int], customs: Sequence[CustomLayout]) -> int | None:
+    """The largest pane count among all the layouts; None when a layout id outside the
+    catalogue (a custom id whose panes we cannot read) makes it unknown."""
+    if catalogue.has_custom_layouts(layout_ids):
+        return None
+    counts = [*catalogue.layout_panes(layout_ids).values(), *(len(c.pane_ids) for c in customs)]
+    return max(counts, default=1)
+
+
+def profile_with_customs(task_profile: str, layout_ids: Sequence[int],
+                         customs: Sequence[CustomLayout], media_encode: int) -> str:
+    """The TaskProfile to send once the MPULayouts are read: the one named, or for Auto the
+    cheapest covering the largest pane count of all the layouts (16 inputs while a custom
+    layout id's pane count is unknown)."""
+    return profile_choices(task_profile, layout_ids, customs, media_encode)[0]
+
+
+def profile_choices(task_profile: str, layout_ids: Sequence[int],
+                    customs: Sequence[CustomLayout], media_encode: int) -> list[str]:
+    """The profiles the task may run with: the one named, or for Auto every profile that
+    covers the layouts and the encoding, cheapest (the one a start sends) first. A running
+    task whose profile is among them needs no restart when an MPULayout's panes change."""
+    if task_profile != catalogue.AUTO:
+        return [task_profile]
+    needed = panes_needed(layout_ids, customs)
+    return catalogue.covering_profiles(catalogue.MAX_PANES if needed is None else needed,
+                                       media_encode)
+
+
+def custom_layout_problems(layout_ids: Sequence[int], customs: Sequence[CustomLayout],
+                           pane_ids: Sequence[int], task_profile: str) -> list[Problem]:
+    """The pane-count rules with the MPULayouts' panes, which the parser cannot see:
+
+    - no two layouts with the same pane count (an MPULayout against the system layouts
+      in ``layoutIds`` and the MPULayouts before it);
+    - each ``userPanes[].paneId`` is a pane of some layout (a system layout's 0..n-1, an
+      MPULayout's own paneIds); left to the service when a custom layout id is given;
+    - a named ``taskProfile`` mixes enough inputs for the largest layout.
+    """
+    return [*_custom_pane_counts(layout_ids, customs),
+            *_custom_pane_ids(layout_ids, customs, pane_ids),
+            *_custom_profile(layout_ids, customs, task_profile)]
+
+
+def _custom_pane_counts(layout_ids: Sequence[int],
+                        customs: Sequence[CustomLayout]) -> list[Problem]:
+    owners: dict[int, str] = {}
+    for layout_id, panes in catalogue.layout_panes(layout_ids).items():
+        owners.setdefault(panes, f"layout {layout_id}")
+    problems = []
+    for custom in customs:
+        count = len(custom.pane_ids)
+        if count in owners:
+            problems.append(Problem(custom.field, f"MPULayout {custom.name} has {count} panes, "
+                                                  f"like {owners[count]}; the service picks a "
+                                                  "layout by the number of people present, so "
+                                                  "give at most one layout per pane count"))
+        else:
+            owners[count] = f"MPULayout {custom.name}"
+    return problems
+
+
+def _custom_pane_ids(layout_ids: Sequence[int], customs: Sequence[CustomLayout],
+                     pane_ids: Sequence[int]) -> list[Problem]:
+    if catalogue.has_custom_layouts(layout_ids):
+        return []
+    known = {p for n in catalogue.layout_panes(layout_ids).values() for p in range(n)}
+    known |= {p for custom in customs for p in custom.pane_ids}
+    where = "; ".join([*(f"layout {i} has panes 0 to {n - 1}"
+                         for i, n in catalogue.layout_panes(layout_ids).items()),
+                       *(f"MPULayout {c.name} has {_panes(c.pane_ids)}" for c in customs)])
+    return [Problem(f"layout.userPanes[{index}].paneId",
+                    f"pane {pane_id} is in none of the layouts ({where})")
+            for index, pane_id in enumerate(pane_ids) if pane_id not in known]
+
+
+def _custom_profile(layout_ids: Sequence[int], customs: Sequence[CustomLayout],
+                    task_profile: str) -> list[Problem]:
+    profile = catalogue.PROFILES.get(task_profile)
+    needed = panes_needed(layout_ids, customs)
+    if profile is None or needed is None or needed <= profile.inputs or not customs:
+        return []
+    return [Problem("encoding.taskProfile",
+                    f"the largest layout has {needed} panes (with the MPULayouts' panes) but "
+                    f"{task_profile} mixes at most {profile.inputs} inputs")]
+
+
+def _panes(pane_ids: Sequence[int]) -> str:
+    return f"panes {_and(sorted(pane_ids))}" if pane_ids else "no panes"
 
 
 def _and(items: Sequence[int]) -> str:

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from mpu_operator import logsafety
+from mpu_operator.api import rules
 from mpu_operator.api.failover import repeated_streams
 from mpu_operator.api.spec import MPUTaskSpec, SecretKeySelector, stream_url_problem
 from mpu_operator.controller.kube import SecretProblem
 from mpu_operator.core import fingerprint, taskid
+from mpu_operator.core import layouts as cl
 from mpu_operator.core.model import Desired, Record
-from mpu_operator.core.reasons import INVALID_STREAM_URL, NO_CREDENTIALS, SECRET_NOT_FOUND
+from mpu_operator.core.reasons import (
+    INVALID_SPEC,
+    INVALID_STREAM_URL,
+    LAYOUT_NOT_READY,
+    NO_CREDENTIALS,
+    SECRET_NOT_FOUND,
+)
 from mpu_operator.rtc.credentials import Credentials
+from mpu_operator.rtc.params import LayoutParams, StartParams
 from mpu_operator.streamurl import StreamKey, stream_key
 
 
@@ -33,7 +43,9 @@ def task_id_base(spec: MPUTaskSpec, meta: Mapping[str, Any]) -> tuple[str, bool]
 
 async def resolve(spec: MPUTaskSpec, meta: Mapping[str, Any], record: Record, kube: Any,
                   defaults: Credentials | None, *,
-                  defaults_refused: str | None = None) -> Resolved:
+                  defaults_refused: str | None = None,
+                  layouts: Mapping[tuple[str, str], cl.KnownLayout] | None = None,
+                  ) -> Resolved:
     """Read what the spec points at (Secrets) and reduce it all to ``Desired``.
 
     A missing Secret never changes what a running task is compared against: its
@@ -42,6 +54,8 @@ async def resolve(spec: MPUTaskSpec, meta: Mapping[str, Any], record: Record, ku
     from a Secret obeys exactly the rules of ``spec.streamURL``, and a value that breaks
     them is used and shown nowhere (it may be any secret put under the wrong key).
     ``defaults_refused`` says why the operator's own credentials are not for this object.
+    ``layouts`` are the MPULayouts the spec's ``layoutRefs`` name (see :func:`layout_refs`):
+    until they are all usable nothing starts, and a running task keeps its layout.
     """
     namespace = str(meta.get("namespace", ""))
     waiting: tuple[str, str, bool] | None = None
@@ -50,14 +64,17 @@ async def resolve(spec: MPUTaskSpec, meta: Mapping[str, Any], record: Record, ku
         url, waiting = await _secret_url(spec, namespace, kube)
     backups, backups_waiting = await _backup_urls(spec, url, namespace, kube)
     waiting = waiting or backups_waiting
+    refs = layout_refs(spec, namespace, layouts or {})
+    waiting = waiting or refs.waiting
     creds, creds_problem = await _credentials(spec, namespace, kube, defaults,
                                               defaults_refused)
     if creds is None and waiting is None:
         waiting = (SECRET_NOT_FOUND if spec.credentials_ref else NO_CREDENTIALS,
                    creds_problem or "", False)
     base, from_spec = task_id_base(spec, meta)
-    layout = spec.layout_params()
-    start = spec.start_params("", url) if url else None
+    layout = refs.layout
+    start = refs.start(spec.start_params("", url), record, base) if url and refs.usable \
+        else None
     key: StreamKey | None = stream_key(url) if url else None
     immutable = (fingerprint.current_immutable(start, base, record.applied_immutable)
                  if start else record.applied_immutable or "")
@@ -65,7 +82,7 @@ async def resolve(spec: MPUTaskSpec, meta: Mapping[str, Any], record: Record, ku
         desired=Desired(
             app_id=spec.app_id, stream_key=key, start=start, layout=layout,
             immutable_fingerprint=immutable,
-            layout_fingerprint=fingerprint.layout_fingerprint(layout),
+            layout_fingerprint=refs.fingerprint(record),
             task_id_base=base, task_id_from_spec=from_spec, suspend=bool(spec.suspend),
             credentials_secret=spec.credentials_ref.name if spec.credentials_ref else None,
             restart_policy=_value(spec.restart_policy),
@@ -81,6 +98,81 @@ async def resolve(spec: MPUTaskSpec, meta: Mapping[str, Any], record: Record, ku
         credentials=creds,
         credentials_problem=creds_problem,
     )
+
+
+@dataclass(frozen=True)
+class LayoutRefs:
+    """``layoutRefs`` resolved for one step: the layout to send (``layoutIds``, then the
+    referred MPULayouts' ids, in spec order), the TaskProfile (Auto judged with the
+    MPULayouts' panes), and why the task cannot use them yet (None: it can)."""
+
+    layout: LayoutParams
+    task_profile: str
+    waiting: tuple[str, str, bool] | None = None  # (reason, message, stalled)
+    #: Other profiles that also cover the layouts (Auto only), cheapest first.
+    also_covering: tuple[str, ...] = ()
+
+    @property
+    def usable(self) -> bool:
+        return self.waiting is None
+
+    def start(self, start: StartParams, record: Record | None = None,
+              task_id_base: str = "") -> StartParams:
+        """``start`` with the resolved layout and profile. A running task (``record``)
+        whose Auto profile still covers the layouts keeps it: an MPULayout whose panes
+        change does not restart a broadcast, unless its profile no longer covers them."""
+        start = dataclasses.replace(start, layout=self.layout, task_profile=self.task_profile)
+        applied = record.applied_immutable if record is not None else None
+        if not applied or fingerprint.current_immutable(start, task_id_base, applied) == applied:
+            return start
+        for name in self.also_covering:
+            kept = dataclasses.replace(start, task_profile=name)
+            if fingerprint.current_immutable(kept, task_id_base, applied) == applied:
+                return kept
+        return start
+
+    def fingerprint(self, record: Record) -> str:
+        """The layout a live task is compared against: while the refs cannot be used, the
+        one it runs with (no UpdateMPULayout with part of the layouts)."""
+        if not self.usable and record.applied_layout:
+            return record.applied_layout
+        return fingerprint.layout_fingerprint(self.layout)
+
+
+def layout_refs(spec: MPUTaskSpec, namespace: str,
+                known: Mapping[tuple[str, str], cl.KnownLayout]) -> LayoutRefs:
+    """Each ``layoutRefs[].name`` -> the MPULayout of that name in the task's own namespace
+    (``known`` is keyed by (namespace, name); another namespace's layout is never used, nor
+    named) -> its ``status.layoutId``; then the pane-count rules with the MPULayouts' panes.
+
+    A ref with no MPULayout, or one without a layout id yet, is a wait (LayoutNotReady,
+    not stalled: the task starts when it has one). A layout of another app, or panes that
+    break the rules, is InvalidSpec (stalled: a person must act).
+    """
+    base = spec.layout_params()
+    names = spec.layout.ref_names
+    if not names:
+        return LayoutRefs(base, spec.resolved_profile())
+    refs = cl.resolve_refs(namespace, spec.app_id, names, known)
+    layout = dataclasses.replace(base, layout_ids=base.layout_ids + refs.layout_ids)
+    customs = [rules.CustomLayout(f"layout.layoutRefs[{r.index}].name", r.name, r.pane_ids)
+               for r in refs.layouts]
+    ids, encoding = spec.layout.layout_ids, spec.encoding
+    profile, *others = rules.profile_choices(encoding.task_profile, ids, customs,
+                                             encoding.media_encode)
+    if refs.problems:
+        message = "; ".join(f"{where}: {rule}" for where, rule in refs.problems)
+        return LayoutRefs(layout, profile, (INVALID_SPEC, message, True))
+    if refs.not_ready:
+        return LayoutRefs(layout, profile, (LAYOUT_NOT_READY,
+                                            cl.not_ready_message(namespace, refs.not_ready),
+                                            False))
+    problems = rules.custom_layout_problems(
+        ids, customs, [p.pane_id for p in spec.layout.user_panes], encoding.task_profile)
+    if problems:
+        return LayoutRefs(layout, profile,
+                          (INVALID_SPEC, "; ".join(str(p) for p in problems), True))
+    return LayoutRefs(layout, profile, also_covering=tuple(others))
 
 
 async def _secret_url(spec: MPUTaskSpec, namespace: str, kube: Any,

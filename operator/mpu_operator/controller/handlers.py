@@ -33,6 +33,9 @@ registry: kopf.OperatorRegistry = kopf.OperatorRegistry()
 _started_at = datetime.now(UTC)
 #: MPU_SHARD of this process (set at start-up); None: it drives every MPUTask.
 _shard: Shard | None = None
+#: The wake event of each MPUTask daemon of this process, by (namespace, name): an
+#: MPULayout's change wakes the tasks that refer to it (controller/layouts.py).
+task_wakers: dict[tuple[str, str], asyncio.Event] = {}
 
 
 def _ctx(memo: Any) -> rc.Context:
@@ -144,7 +147,7 @@ def _forget(memo: Any, body: kopf.Body) -> None:
              and _mine(body))
 async def reconcile(body: kopf.Body, memo: kopf.Memo, stopped: kopf.DaemonStopped,
                     logger: kopf.Logger, mpu_uses: kopf.Index[str, Any] | None = None,
-                    **_: Any) -> None:
+                    mpu_layouts: kopf.Index[Any, Any] | None = None, **_: Any) -> None:
     """Drive one MPUTask for as long as it lives (deletion is ``finalize``'s job), or, when
     sharded, for as long as it is this shard's (kopf stops the daemon when ``_mine`` turns
     false, and starts it in the shard it moved to)."""
@@ -153,23 +156,33 @@ async def reconcile(body: kopf.Body, memo: kopf.Memo, stopped: kopf.DaemonStoppe
     if _shard is not None:  # another shard may have driven it since: the status is fresher
         obj.record, obj.last_status = None, None
     unsubscribe = ctx.ledger.subscribe(obj.wake.set)
+    key = _key(body)
+    task_wakers[key] = obj.wake
     try:
         while not stopped:
             obj.wake.clear()
             delay = await _guarded_step(ctx, obj, body, mpu_uses, deleting=False,
-                                        logger=logger)
+                                        logger=logger, layouts=mpu_layouts)
             if delay is None:
                 delay = 3600.0
             await _sleep(obj.wake, stopped, delay)
     finally:
         unsubscribe()
+        if task_wakers.get(key) is obj.wake:
+            del task_wakers[key]
+
+
+def _key(body: kopf.Body) -> tuple[str, str]:
+    meta = body.get("metadata") or {}
+    return str(meta.get("namespace") or ""), str(meta.get("name") or "")
 
 
 async def _guarded_step(ctx: rc.Context, obj: rc.ObjectState, body: kopf.Body,
-                        index: Any, *, deleting: bool, logger: kopf.Logger) -> float | None:
+                        index: Any, *, deleting: bool, logger: kopf.Logger,
+                        layouts: Any = None) -> float | None:
     """One step; an unexpected error is logged and retried, never allowed to kill the loop."""
     try:
-        action = await rc.step(ctx, obj, lambda: _inputs(body, index, deleting))
+        action = await rc.step(ctx, obj, lambda: _inputs(body, index, deleting, layouts))
     except Exception as exc:
         ctx.metrics.reconcile_error()
         logger.error("reconciliation step failed: %s: %s", type(exc).__name__, exc)
@@ -189,12 +202,13 @@ def _delay(until: datetime, now: datetime) -> float:
     return min(LONGEST_SLEEP, max(0.0, (until - now).total_seconds()))
 
 
-def _inputs(body: kopf.Body, index: Any, deleting: bool) -> rc.Inputs:
+def _inputs(body: kopf.Body, index: Any, deleting: bool, layouts: Any = None) -> rc.Inputs:
     raw = dict(body)
     meta = raw.get("metadata") or {}
     return rc.Inputs(body=raw, owner=owner_of(raw), generation=int(meta.get("generation") or 0),
                      deleting=deleting, indexed=rc.indexed_uses(index),
-                     claims=rc.indexed_claims(index))
+                     claims=rc.indexed_claims(index),
+                     layouts=_layouts.known_for(layouts, raw))
 
 
 async def _sleep(wake: asyncio.Event, stopped: kopf.DaemonStopped, delay: float) -> None:
@@ -234,4 +248,4 @@ async def finalize(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger,
 
 
 # MPULayout's handlers, on this registry (they import this module, so: last).
-from mpu_operator.controller import layouts as _layouts  # noqa: E402,F401
+from mpu_operator.controller import layouts as _layouts  # noqa: E402

@@ -96,8 +96,17 @@ def wake_layouts(body: kopf.Body, **_: Any) -> None:
 
 
 @kopf.on.event(GROUP, VERSION, LAYOUTS, registry=registry)
-def wake_layout(memo: kopf.Memo, **_: Any) -> None:
+def wake_layout(body: kopf.Body, memo: kopf.Memo,
+                mpu_layout_refs: kopf.Index[Any, Any] | None = None, **_: Any) -> None:
+    """The layout changed (created, got its id, edited, recreated, deleted): its daemon
+    looks again, and so do the MPUTasks of its namespace that refer to it, so a task
+    waiting for it (LayoutNotReady) starts at once and a live one follows a new id."""
     _state(memo).wake.set()
+    namespace, name = _key(body)
+    for task in _users(mpu_layout_refs, namespace, name):
+        event = handlers.task_wakers.get((namespace, task))
+        if event is not None:
+            event.set()
 
 
 # -- the daemon and the deletion -----------------------------------------------------------
@@ -284,9 +293,24 @@ def _key(body: Mapping[str, Any]) -> tuple[str, str]:
 
 
 
-
 @kopf.index(GROUP, VERSION, LAYOUTS, registry=registry)
 def mpu_layouts(body: kopf.Body, **_: Any) -> dict[tuple[str, str], cl.KnownLayout]:
     """(namespace, name) -> what the MPULayout offers its namespace's MPUTasks (id, pane
     count, Ready): for resolving ``layout.layoutRefs`` with :func:`cl.resolve_refs`."""
     return {_key(body): cl.known_layout(body)}
+
+
+def known_for(index: Any, task: Mapping[str, Any]) -> dict[tuple[str, str], cl.KnownLayout]:
+    """The MPULayouts an MPUTask's layoutRefs name, from the ``mpu_layouts`` index, looked
+    up under the task's own namespace only (the trust boundary is the key)."""
+    namespace = str((task.get("metadata") or {}).get("namespace") or "")
+    known: dict[tuple[str, str], cl.KnownLayout] = {}
+    for name in cl.layout_refs(task.get("spec") or {}):
+        try:
+            store = index.get((namespace, name), [])
+        except AttributeError:
+            continue
+        for layout in store:
+            if isinstance(layout, cl.KnownLayout):
+                known[(namespace, name)] = layout
+    return known

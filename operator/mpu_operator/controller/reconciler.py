@@ -77,6 +77,8 @@ class Inputs:
     deleting: bool
     indexed: list[UrlUse]
     claims: list[IdClaim] = field(default_factory=list)
+    #: The MPULayouts its layoutRefs name, by (namespace, name) (controller/layouts.py).
+    layouts: Mapping[tuple[str, str], Any] = field(default_factory=dict)
 
 
 def indexed_uses(index: Any) -> list[UrlUse]:
@@ -143,7 +145,7 @@ async def _one(ctx: Context, obj: ObjectState, inputs: Inputs) -> d.Action:
     if parsed.spec is not None:
         resolved = await desired_mod.resolve(
             parsed.spec, meta, obj.record, ctx.kube, ctx.config.default_credentials,
-            defaults_refused=_defaults_refused(ctx, namespace))
+            defaults_refused=_defaults_refused(ctx, namespace), layouts=inputs.layouts)
     desired = resolved.desired if resolved else None
     situation = _situation(ctx, obj.record, inputs, desired, parsed, spec_raw, now)
     action = d.decide(situation)

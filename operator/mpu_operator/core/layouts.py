@@ -308,6 +308,10 @@ def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+def _pane_id(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
 def _positive_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
@@ -355,56 +359,101 @@ def _condition(old: Mapping[str, Any] | None, kind: str, true: bool, reason: str
             "lastTransitionTime": since or _iso(now)}
 
 
-# -- for MPUTasks that refer to layouts (the integration step) ----------------------------
+# -- for MPUTasks that refer to layouts ----------------------------------------------------
 
 
 @dataclass(frozen=True)
 class KnownLayout:
-    """An MPULayout as an MPUTask of its namespace may use it."""
+    """An MPULayout as an MPUTask of its namespace may use it (the kopf index's value)."""
 
     layout_id: int | None  # None until created
     panes: int
     ready: bool
+    app_id: str | None = None  # the app it was created in (else its spec's)
+    pane_ids: tuple[int, ...] = ()  # its spec's paneIds, for the tasks' userPanes
 
 
 @dataclass(frozen=True)
-class ResolvedRefs:
-    layout_ids: tuple[int, ...]  # in the order of the refs
-    pane_counts: dict[int, int]  # layout id -> its pane count, for the pane-count rules
-    not_ready: tuple[str, ...]  # refs to MPULayouts not created (or not in sync) yet
-    missing: tuple[str, ...]  # refs to no MPULayout of the namespace
+class RefLayout:
+    """One ``layoutRefs`` item, resolved: where it is in the spec, and what it offers."""
+
+    index: int  # in layout.layoutRefs
+    name: str
+    layout_id: int
+    pane_ids: tuple[int, ...]
 
 
-def resolve_refs(namespace: str, names: Sequence[str],
-                 known: Mapping[tuple[str, str], KnownLayout]) -> ResolvedRefs:
-    """An MPUTask's ``layoutRefs`` -> layout ids and pane counts, looked up in its own
-    namespace only (``known`` is keyed by (namespace, name)): a layout of another
-    namespace is as missing as one that does not exist."""
-    ids: list[int] = []
-    panes: dict[int, int] = {}
+@dataclass(frozen=True)
+class TaskRefs:
+    """An MPUTask's ``layoutRefs``, resolved in its own namespace.
+
+    ``layouts`` are the resolved refs in spec order; ``not_ready`` names the refs whose
+    MPULayout does not exist (in this namespace) or has no layout id yet: the task waits
+    for them. ``problems`` are (field, message) a person must fix (a layout of another
+    app). Usable exactly when both are empty.
+    """
+
+    layouts: tuple[RefLayout, ...] = ()
+    not_ready: tuple[str, ...] = ()
+    problems: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def layout_ids(self) -> tuple[int, ...]:
+        return tuple(r.layout_id for r in self.layouts)
+
+    @property
+    def usable(self) -> bool:
+        return not self.not_ready and not self.problems
+
+
+def resolve_refs(namespace: str, app_id: str, names: Sequence[str],
+                 known: Mapping[tuple[str, str], KnownLayout]) -> TaskRefs:
+    """An MPUTask's ``layoutRefs`` -> the MPULayouts it names, looked up in its own
+    namespace only (``known`` is keyed by (namespace, name)): a layout of another namespace
+    is as absent as one that does not exist, and nothing of it shows in a message.
+
+    A layout with an id is usable even while an edit of it is under way (Ready=False,
+    Modifying): the id stays, and the service applies the new panes to the tasks using it.
+    A layout of another app is a problem of the task's spec, named by its field.
+    """
+    layouts: list[RefLayout] = []
     not_ready: list[str] = []
-    missing: list[str] = []
-    for name in names:
+    problems: list[tuple[str, str]] = []
+    for index, name in enumerate(names):
         layout = known.get((namespace, name))
-        if layout is None:
-            missing.append(name)
-        elif layout.layout_id is None or not layout.ready:
+        if layout is None or layout.layout_id is None:
             not_ready.append(name)
+        elif layout.app_id is not None and layout.app_id != app_id:
+            problems.append((f"layout.layoutRefs[{index}].name",
+                             f"MPULayout {name} is a layout of app {layout.app_id}, not of "
+                             f"this task's appId {app_id}: a task can use only its own "
+                             "app's layouts"))
         else:
-            ids.append(layout.layout_id)
-            panes[layout.layout_id] = layout.panes
-    return ResolvedRefs(tuple(ids), panes, tuple(not_ready), tuple(missing))
+            layouts.append(RefLayout(index, name, layout.layout_id, layout.pane_ids))
+    return TaskRefs(tuple(layouts), tuple(not_ready), tuple(problems))
+
+
+def not_ready_message(namespace: str, names: Sequence[str]) -> str:
+    """Why the task waits: the refs with no MPULayout (or no layout id yet) in ``namespace``."""
+    noun = "MPULayout" if len(names) == 1 else "MPULayouts"
+    return (f"waiting for {noun} {', '.join(names)} of namespace {namespace}: not created "
+            "yet (no status.layoutId); the task starts as soon as it has one")
 
 
 def known_layout(body: Mapping[str, Any]) -> KnownLayout:
-    """What an MPULayout object offers to MPUTasks: its id, its spec's pane count, and
-    whether its Ready condition is True (the service carries the current panes)."""
+    """What an MPULayout object offers to MPUTasks: its id, its spec's panes, its app
+    (where it was created, else its spec's) and whether its Ready condition is True."""
     status, spec = body.get("status"), body.get("spec")
     status = status if isinstance(status, Mapping) else {}
-    panes = spec.get("panes") if isinstance(spec, Mapping) else None
+    spec = spec if isinstance(spec, Mapping) else {}
+    panes = spec.get("panes")
     conditions = status.get("conditions")
     ready = isinstance(conditions, list) and any(
         isinstance(c, Mapping) and c.get("type") == READY and c.get("status") == "True"
         for c in conditions)
-    return KnownLayout(record_from_status(status).layout_id,
-                       len(panes) if isinstance(panes, list) else 0, ready)
+    record = record_from_status(status)
+    pane_list = panes if isinstance(panes, list) else []
+    pane_ids = tuple(p["paneId"] for p in pane_list
+                     if isinstance(p, Mapping) and _pane_id(p.get("paneId")))
+    return KnownLayout(record.layout_id, len(pane_list), ready,
+                       record.app_id or _text(spec.get("appId")), pane_ids)

@@ -16,6 +16,9 @@ RESTARTS_DISABLED = "RestartsDisabled"
 BACKING_OFF = "BackingOff"
 INVALID_SPEC = "InvalidSpec"
 SECRET_NOT_FOUND = "SecretNotFound"
+#: An MPULayout named in layout.layoutRefs does not exist (in the task's namespace) or has
+#: no layout id yet: the task waits, and starts as soon as it has one.
+LAYOUT_NOT_READY = "LayoutNotReady"
 NO_CREDENTIALS = "NoCredentials"
 INVALID_STREAM_URL = "InvalidStreamURL"
 URL_IN_USE = "StreamURLInUse"

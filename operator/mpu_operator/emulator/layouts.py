@@ -127,7 +127,9 @@ class LayoutBook:
                     and (layout_id is None or layout.layout_id == layout_id)]
 
     def check_ids(self, app_id: str, layout_ids: Iterable[int]) -> None:
-        """StartMPUTask/UpdateMPULayout: an id in the custom range must be the app's."""
+        """StartMPUTask/UpdateMPULayout: an id in the custom range must be the app's, and
+        no two layouts (its custom ones counted by their panes) share a pane count."""
+        counts: dict[int, list[int]] = {}
         with self._lock:
             for layout_id in layout_ids:
                 if layout_id >= FIRST_LAYOUT_ID:
@@ -136,6 +138,14 @@ class LayoutBook:
                         raise errors.invalid(errors.INVALID_LAYOUT_IDS,
                                              f"LayoutIds.N: {layout_id} is not a layout of "
                                              f"app {app_id!r}.")
+                    counts.setdefault(len(layout.panes), []).append(layout_id)
+                elif layout_id in catalogue.LAYOUT_PANES:
+                    counts.setdefault(catalogue.LAYOUT_PANES[layout_id], []).append(layout_id)
+        clashes = [f"{ids} all have {n} panes" for n, ids in sorted(counts.items())
+                   if len(ids) > 1]
+        if clashes:
+            raise errors.invalid(errors.INVALID_LAYOUT_IDS, "Two layouts may not have the "
+                                 f"same pane count: {'; '.join(clashes)}.")
 
     def to_json(self, app_id: str | None = None) -> list[dict[str, Any]]:
         with self._lock:
