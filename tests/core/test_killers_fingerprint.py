@@ -30,6 +30,7 @@ from mpu_operator.rtc.params import (
     UPDATABLE_FIELDS,
     LayoutParams,
     MediaUsers,
+    Picture,
     SingleSource,
     StartParams,
     UpdateTaskParams,
@@ -163,6 +164,18 @@ def test_every_pane_parameter_changes_the_fingerprint_of_its_update(name: str) -
     assert moved[PANE_KIND[name]]
     if PANE_KIND[name] is UpdateKind.TASK:
         assert not moved[UpdateKind.LAYOUT], "UpdateMPULayout does not carry it"
+
+
+def test_pane_overlays_count_by_value_and_their_digest_is_pinned() -> None:
+    """Which image a pane carries counts, not only that it carries one."""
+    def with_image(url: str) -> UpdateTaskParams:
+        image = Picture(url, 0.0, 0.8, 1.0, 0.2)
+        pane = dataclasses.replace(LAYOUT.user_panes[0], images=(image,))
+        return UpdateTaskParams(dataclasses.replace(LAYOUT, user_panes=(pane,)))
+    plate = with_image("https://cdn.example.com/plate.png")
+    assert task_fingerprint(plate) == "a6facfa9f7c9d367"
+    assert task_fingerprint(with_image("https://cdn.example.com/other.png")) != \
+        task_fingerprint(plate)
 
 
 def test_a_task_without_overlays_fingerprints_as_one_started_before_them() -> None:

@@ -128,5 +128,5 @@ def task_baseline(task: UpdateTaskParams) -> str:
     """What a task started by a release without UpdateMPUTask carries (a record without
     ``applied_task``): the subscribers it was started with (its immutable digest holds
     them) and no overlays, which those releases never sent."""
-    return task_fingerprint(UpdateTaskParams(LayoutParams(()),
-                                             subscribe_users=task.subscribe_users))
+    bare = dataclasses.replace(task.layout, user_panes=())
+    return task_fingerprint(UpdateTaskParams(bare, subscribe_users=task.subscribe_users))
