@@ -16,6 +16,8 @@ from mpu_operator.streamurl import stream_key
 T0 = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)
 URL = "rtmp://push.example.com/live/show?auth_key=SECRET123"
 ME = Owner(T0 - timedelta(hours=1), "ns", "me")
+#: task_fingerprint of a task without overlays or subscriptions (pinned in the killers).
+EMPTY_TASK = "44136fa355b3678a"
 
 
 def at(seconds: float) -> datetime:
@@ -63,3 +65,19 @@ def situation(record: Record | None = None, d: Desired | None = None, *,
         deletion_policy=changes.pop("deletion_policy", "Delete"), gate=gate or Free(),
         quota_ok=changes.pop("quota_ok", True), now=at(now), poll_at=at(now + poll_in),
         recheck_at=at(now + 5), **changes)
+
+
+def live_desired(**start_changes: Any) -> Desired:
+    """``desired()`` that knows what UpdateMPUTask would carry (as the shell builds it):
+    ``task`` is its start's ``update_params()``, the layout its start's."""
+    d = desired(start_changes=start_changes)
+    assert d.start is not None
+    layout = d.start.layout
+    return dataclasses.replace(d, layout=layout, task=d.start.update_params(),
+                               layout_fingerprint=fingerprint.layout_fingerprint(layout))
+
+
+def live_record(d: Desired, **changes: Any) -> Record:
+    """``running_record(d)`` of a task started by this release, with ``d``'s overlays."""
+    assert d.task is not None
+    return running_record(d, applied_task=fingerprint.task_fingerprint(d.task), **changes)

@@ -121,7 +121,7 @@ def test_a_layout_change_is_applied_live() -> None:
 
 @pytest.mark.parametrize("change", [
     {"channel_id": "other"}, {"media_encode": 30}, {"task_profile": "4IN_1080P"},
-    {"subscribe_users": ("u1",)}, {"stream_url": "rtmp://push.example.com/live/other"},
+    {"mix_mode": "Single"}, {"stream_url": "rtmp://push.example.com/live/other"},
 ])
 def test_an_immutable_change_restarts(change) -> None:
     record = running_record()

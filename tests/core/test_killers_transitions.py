@@ -15,7 +15,7 @@ from mpu_operator.core.model import Record, StopCause, TaskState, UpdateKind
 from mpu_operator.core.timing import Timing
 from mpu_operator.rtc.codes import ErrorKind
 
-from .fixtures import at, desired
+from .fixtures import EMPTY_TASK, at, desired
 
 TIMING = Timing(url_cooldown=10, backoff_max=300, healthy_after=300)
 KEY = "rtmp://push.example.com/live/show"
@@ -174,8 +174,8 @@ def test_write_ahead_starts_a_clean_incarnation() -> None:
     assert tr.write_ahead(ended, "t-2", 2, d, at(0)) == Record(
         task_id="t-2", incarnation=2, state=TaskState.STARTING, last_polled_at=at(-20),
         changed_at=at(0), applied_immutable=d.immutable_fingerprint,
-        applied_layout=d.layout_fingerprint, stream_key=KEY, app_id="app", restart_count=2,
-        failures=3)
+        applied_layout=d.layout_fingerprint, applied_task=EMPTY_TASK, stream_key=KEY,
+        app_id="app", restart_count=2, failures=3)
     assert d.immutable_fingerprint and d.layout_fingerprint
 
 

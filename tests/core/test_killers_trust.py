@@ -23,7 +23,7 @@ from mpu_operator.core.status import clamp_future
 from mpu_operator.core.timing import Timing
 from mpu_operator.rtc.codes import ErrorKind
 
-from .fixtures import at, desired, running_record, situation
+from .fixtures import EMPTY_TASK, at, desired, running_record, situation
 
 TIMING = Timing()
 KEY = "rtmp://push.example.com/live/show"
@@ -244,7 +244,8 @@ def test_a_write_ahead_is_a_confirmed_record_whatever_came_before() -> None:
                    unconfirmed_since=at(-5))
     assert tr.write_ahead(stale, "t-2", 2, d, at(0)) == Record(
         task_id="t-2", incarnation=2, state=TaskState.STARTING, changed_at=at(0),
-        applied_immutable="imm2", applied_layout="lay2", stream_key=KEY, app_id="app")
+        applied_immutable="imm2", applied_layout="lay2", applied_task=EMPTY_TASK,
+        stream_key=KEY, app_id="app")
 
 
 # --- clocks that run ahead, at the defaults ---------------------------------------------

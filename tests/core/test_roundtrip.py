@@ -110,7 +110,8 @@ def test_the_status_layout_is_the_documented_one() -> None:
                            "nextAttemptAt", "internal"}
     assert set(status["internal"]) == {
         "state", "changedAt", "stopCause", "stopRequested", "appliedImmutable",
-        "appliedLayout", "streamKey", "appId", "failures", "errorCode", "errorMessage",
+        "appliedLayout", "appliedTask", "streamKey", "appId", "failures", "errorCode",
+        "errorMessage",
         "errorTerminal", "errorGeneration", "errorAttempts", "retryStart",
         "unconfirmedSince", "credentialsSecret"}
 

@@ -252,27 +252,32 @@ def test_the_record_remembers_the_credentials_secret_of_its_start() -> None:
 
 # --- the immutable fingerprint ------------------------------------------------------------
 
-def test_every_start_parameter_but_the_layout_and_taskid_is_immutable() -> None:
-    """Built from all of StartParams: a new field counts without being listed."""
+def test_every_start_parameter_but_the_updatable_ones_and_taskid_is_immutable() -> None:
+    """Built from all of StartParams: a new field counts without being listed. What an
+    update carries (fingerprint.UPDATABLE) is not immutable: it changes live."""
     import dataclasses
 
-    from mpu_operator.core.fingerprint import immutable_fingerprint
-    from mpu_operator.rtc.params import LayoutParams
+    from mpu_operator.core.fingerprint import UPDATABLE, immutable_fingerprint
+    from mpu_operator.rtc.params import LayoutParams, MediaUsers, SingleSource, Watermark
 
     start = desired().start
     assert start is not None
     base = immutable_fingerprint(start, "X")
     other_values = {"app_id": "app2", "channel_id": "chan2", "media_encode": 30,
-                    "task_profile": "4IN_1080P", "subscribe_users": ("u1",),
+                    "task_profile": "4IN_1080P", "mix_mode": "Single",
+                    "single": SingleSource("shareScreen"),
                     "stream_url": "rtmp://push.example.com/live/other?auth_key=SECRET123"}
     assert set(other_values) == {f.name for f in dataclasses.fields(start)} - \
-        {"task_id", "layout"}, "a new StartParams field needs a row here"
+        {"task_id", *UPDATABLE}, "a new StartParams field needs a row here"
     for name, value in other_values.items():
         changed = dataclasses.replace(start, **{name: value})
         assert immutable_fingerprint(changed, "X") != base, name
     assert immutable_fingerprint(start, "Y") != base
+    logo = Watermark("https://cdn.example.com/logo.png", 0, 0, 0.1, 0.1)
     same = dataclasses.replace(start, task_id="whatever", layout=LayoutParams((6,)),
-                               stream_url=start.stream_url.replace("SECRET123", "ROTATED"))
+                               stream_url=start.stream_url.replace("SECRET123", "ROTATED"),
+                               subscribe_users=("u1",), watermarks=(logo,),
+                               subscribe=MediaUsers(("u1",)))
     assert immutable_fingerprint(same, "X") == base
 
 

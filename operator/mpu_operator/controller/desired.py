@@ -7,10 +7,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mpu_operator import logsafety
-from mpu_operator.api import rules
+from mpu_operator import catalogue, logsafety
+from mpu_operator.api import overlays, rules
 from mpu_operator.api.failover import repeated_streams
-from mpu_operator.api.spec import MPUTaskSpec, SecretKeySelector, stream_url_problem
+from mpu_operator.api.spec import MediaUsers, MPUTaskSpec, SecretKeySelector, stream_url_problem
 from mpu_operator.controller.kube import SecretProblem
 from mpu_operator.core import fingerprint, taskid
 from mpu_operator.core import layouts as cl
@@ -22,8 +22,9 @@ from mpu_operator.core.reasons import (
     NO_CREDENTIALS,
     SECRET_NOT_FOUND,
 )
+from mpu_operator.rtc import params
 from mpu_operator.rtc.credentials import Credentials
-from mpu_operator.rtc.params import LayoutParams, StartParams
+from mpu_operator.rtc.params import LayoutParams, StartParams, UpdateTaskParams
 from mpu_operator.streamurl import StreamKey, stream_key
 
 
@@ -73,14 +74,17 @@ async def resolve(spec: MPUTaskSpec, meta: Mapping[str, Any], record: Record, ku
                    creds_problem or "", False)
     base, from_spec = task_id_base(spec, meta)
     layout = refs.layout
-    start = refs.start(spec.start_params("", url), record, base) if url and refs.usable \
-        else None
+    # While the refs cannot be used, no UpdateMPUTask (it would carry part of the layouts).
+    task = live_params(spec, layout) if refs.usable else None
+    start = with_live_params(refs.start(spec.start_params("", url), record, base), task) \
+        if url and task is not None else None
     key: StreamKey | None = stream_key(url) if url else None
     immutable = (fingerprint.current_immutable(start, base, record.applied_immutable)
                  if start else record.applied_immutable or "")
     return Resolved(
         desired=Desired(
-            app_id=spec.app_id, stream_key=key, start=start, layout=layout,
+            app_id=spec.app_id, stream_key=key, start=start,
+            layout=task.layout if task is not None else layout, task=task,
             immutable_fingerprint=immutable,
             layout_fingerprint=refs.fingerprint(record),
             task_id_base=base, task_id_from_spec=from_spec, suspend=bool(spec.suspend),
@@ -173,6 +177,63 @@ def layout_refs(spec: MPUTaskSpec, namespace: str,
         return LayoutRefs(layout, profile,
                           (INVALID_SPEC, "; ".join(str(p) for p in problems), True))
     return LayoutRefs(layout, profile, also_covering=tuple(others))
+
+
+def live_params(spec: MPUTaskSpec, layout: LayoutParams) -> UpdateTaskParams:
+    """What UpdateMPUTask carries, from the spec: overlays, subscriptions, the mix mode,
+    and ``layout`` (however its ids were resolved) with the panes' images and texts."""
+    panes = {p.pane_id: p for p in spec.layout.user_panes}
+    with_overlays = tuple(
+        dataclasses.replace(pane, images=tuple(_picture(i) for i in panes[pane.pane_id].images),
+                            texts=tuple(_text(t) for t in panes[pane.pane_id].texts))
+        if pane.pane_id in panes else pane for pane in layout.user_panes)
+    spec_layout = spec.layout
+    return UpdateTaskParams(
+        layout=dataclasses.replace(layout, user_panes=with_overlays),
+        subscribe_users=tuple(spec.subscribe_users),
+        backgrounds=tuple(_picture(b) for b in spec_layout.backgrounds),
+        watermarks=tuple(params.Watermark(**_picture_fields(w), alpha=w.alpha)
+                         for w in spec_layout.watermarks),
+        clock_widgets=tuple(params.ClockWidget(**_style(c)) for c in spec_layout.clock_widgets),
+        subscribe=_media_users(spec.subscribe), unsubscribe=_media_users(spec.unsubscribe),
+        mix_mode=spec.mix_mode,
+        single=(params.SingleSource(spec.single.source_type, spec.single.stream_type)
+                if spec.single else None),
+    )
+
+
+def with_live_params(start: StartParams, task: UpdateTaskParams) -> StartParams:
+    """A start that carries what ``task`` says (the inverse of ``update_params``)."""
+    return dataclasses.replace(start, **{name: getattr(task, name)
+                                         for name in params.UPDATABLE_FIELDS})
+
+
+def _picture_fields(image: overlays.PaneImage | overlays.BackgroundImage) -> dict[str, Any]:
+    return {"url": image.url, "x": image.x, "y": image.y, "width": image.width,
+            "height": image.height, "z_order": image.z_order, "display": image.display}
+
+
+def _picture(image: overlays.PaneImage | overlays.BackgroundImage) -> params.Picture:
+    return params.Picture(**_picture_fields(image))
+
+
+def _style(style: overlays.TextStyle) -> dict[str, Any]:
+    """A text style in the service's terms: colours as its integers."""
+    color = catalogue.color_to_int
+    return {"x": style.x, "y": style.y, "alpha": style.alpha, "z_order": style.z_order,
+            "font_type": style.font_type, "font_size": style.font_size,
+            "font_color": color(style.font_color), "border_width": style.border_width,
+            "border_color": color(style.border_color), "box": style.box,
+            "box_color": color(style.box_color), "box_border_width": style.box_border_width}
+
+
+def _text(text: overlays.PaneText) -> params.PaneText:
+    return params.PaneText(**_style(text), text=text.text)
+
+
+def _media_users(users: MediaUsers) -> params.MediaUsers:
+    return params.MediaUsers(tuple(users.audio_users), tuple(users.camera_users),
+                             tuple(users.share_screen_users))
 
 
 async def _secret_url(spec: MPUTaskSpec, namespace: str, kube: Any,

@@ -34,6 +34,7 @@ from mpu_operator.rtc.client import AsyncRTCClient
 from mpu_operator.rtc.codes import ErrorKind
 from mpu_operator.rtc.credentials import Credentials
 from mpu_operator.rtc.errors import RTCError
+from mpu_operator.rtc.params import LayoutParams, UpdateTaskParams
 from mpu_operator.rtc.ratelimit import CONFIRM, EDIT, ROUTINE, URGENT
 from mpu_operator.streamurl import redact
 
@@ -335,19 +336,43 @@ async def _update(ctx: Context, record: Record, inputs: Inputs, creds: Credentia
         return _call_failed(ctx, record, err, inputs.generation, reasons.UPDATE_FAILED,
                             inputs.body)
     _info(inputs.body, reason, f"{message} [RequestId: {request_id}]")
-    return tr.updated(record, action.kind, action.fingerprint, ctx.now())
+    return tr.updated(record, action.kind, action.fingerprint, ctx.now(), action.also)
 
 
 async def _send_update(rtc: AsyncRTCClient, creds: Credentials, action: d.Update,
                        ) -> tuple[str, str, str]:
     """One service action per update kind: its RequestId, and the Event that tells it."""
-    match action.kind:
-        case UpdateKind.LAYOUT:
+    match action.kind, action.params:
+        case UpdateKind.LAYOUT, LayoutParams() as layout:
             request_id = await rtc.update_mpu_layout(creds, action.app_id, action.task_id,
-                                                     action.params, priority=EDIT)
+                                                     layout, priority=EDIT)
             return request_id, reasons.LAYOUT_UPDATED, (
                 f"updated the layout of task {action.task_id} live "
-                f"(layouts {list(action.params.layout_ids)})")
+                f"(layouts {list(layout.layout_ids)})")
+        case UpdateKind.TASK, UpdateTaskParams() as task:
+            request_id = await rtc.update_mpu_task(creds, action.app_id, action.task_id,
+                                                   task, priority=EDIT)
+            return request_id, reasons.TASK_UPDATED, (
+                f"updated task {action.task_id} live ({_task_summary(task)})")
+    raise AssertionError(f"no service action for {action.kind} with "
+                         f"{type(action.params).__name__}")
+
+
+def _task_summary(task: UpdateTaskParams) -> str:
+    """What an UpdateMPUTask set, as counts: never an image URL (its query may be a
+    signed-URL secret) nor a user list."""
+    panes = task.layout.user_panes
+    counts = {"backgrounds": len(task.backgrounds), "watermarks": len(task.watermarks),
+              "clockWidgets": len(task.clock_widgets),
+              "pane images": sum(len(p.images) for p in panes),
+              "pane texts": sum(len(p.texts) for p in panes),
+              "subscribeUsers": len(task.subscribe_users)}
+    counts.update({f"{name} users": len(users.audio_users) + len(users.camera_users)
+                   + len(users.share_screen_users)
+                   for name, users in (("subscribe", task.subscribe),
+                                       ("unsubscribe", task.unsubscribe))})
+    return ", ".join(f"{name} {n}" for name, n in counts.items()) + \
+        f"; layouts {list(task.layout.layout_ids)}"
 
 
 async def _stop(ctx: Context, record: Record, inputs: Inputs, creds: Credentials,
@@ -472,9 +497,8 @@ async def _commit(ctx: Context, obj: ObjectState, inputs: Inputs, record: Record
                   desired: Desired | None, phase: d.Phase, reason: str, message: str, *,
                   stalled: bool = False, contending: bool = False) -> None:
     """Write the status (skipped when nothing but timestamps of conditions would change)."""
-    in_sync = desired is None or record.state is not TaskState.ACTIVE or (
-        record.applied_layout == desired.layout_fingerprint
-        and record.applied_immutable == desired.immutable_fingerprint)
+    in_sync = desired is None or record.state is not TaskState.ACTIVE or d.in_sync(
+        record, desired)
     view = View(phase=phase, reason=reason, message=message, stalled=stalled,
                 suspend=bool(desired and desired.suspend), contending=contending,
                 in_sync=in_sync)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from mpu_operator.catalogue import RemoteStatus
-from mpu_operator.core import reasons, schedule, taskid
+from mpu_operator.core import fingerprint, reasons, schedule, taskid
 from mpu_operator.core.model import (
     Desired,
     Owner,
@@ -24,7 +24,7 @@ from mpu_operator.core.model import (
     failed_status,
 )
 from mpu_operator.core.rules import CoolingDown, Free, Gate, InUse, OtherShard, Queued
-from mpu_operator.rtc.params import LayoutParams, StartParams
+from mpu_operator.rtc.params import LayoutParams, StartParams, UpdateTaskParams
 
 
 @dataclass(frozen=True)
@@ -54,13 +54,16 @@ class Poll:
 class Update:
     """Change a live task without a restart: ``kind`` names the service action that carries
     ``params``, and ``fingerprint`` is what the record notes as applied once it succeeded.
-    A new update verb is a new ``UpdateKind`` (and its params type), nothing else here."""
+    A new update verb is a new ``UpdateKind`` (and its params type), nothing else here.
+    ``also``: the other kinds' fingerprints this call brings up to date (UpdateMPUTask
+    carries the layout too)."""
 
     app_id: str
     task_id: str
     kind: UpdateKind
-    params: LayoutParams
+    params: LayoutParams | UpdateTaskParams  # LAYOUT: LayoutParams; TASK: UpdateTaskParams
     fingerprint: str
+    also: tuple[tuple[UpdateKind, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -277,6 +280,9 @@ def _active(s: Situation, d: Desired) -> Action:
         return _stop(s, StopCause.SUSPEND)
     if r.applied_immutable != d.immutable_fingerprint:
         return _stop(s, StopCause.SPEC_CHANGE)
+    task_update = _task_update(s, d)
+    if task_update is not None:
+        return task_update
     if r.applied_layout != d.layout_fingerprint:
         return Update(_task_app(s), _task_id(r), UpdateKind.LAYOUT, d.layout,
                       d.layout_fingerprint)
@@ -291,6 +297,36 @@ def _active(s: Situation, d: Desired) -> Action:
                     "the service is mixing and pushing the stream", s.poll_at)
     return Wait(Phase.WAITING, reasons.WAITING_FOR_CHANNEL,
                 "started; the service waits for someone to join the channel", s.poll_at)
+
+
+def _task_update(s: Situation, d: Desired) -> Update | None:
+    """UpdateMPUTask, with everything it carries, when an overlay or a subscription moved,
+    or when the layout moved while panes carry images or texts (UpdateMPULayout would
+    drop them). A layout-only change without those stays UpdateMPULayout's."""
+    if d.task is None:
+        return None
+    r = s.record
+    wanted = fingerprint.task_fingerprint(d.task)
+    layout_moved = r.applied_layout != d.layout_fingerprint
+    if _applied_task(r, d.task) == wanted and not (layout_moved and d.task.layout.has_overlays):
+        return None
+    return Update(_task_app(s), _task_id(r), UpdateKind.TASK, d.task, wanted,
+                  also=((UpdateKind.LAYOUT, d.layout_fingerprint),))
+
+
+def _applied_task(r: Record, task: UpdateTaskParams) -> str:
+    """What the task carries of UpdateMPUTask's; a record of a release before it has no
+    such fingerprint, and its task carries only what that release sent."""
+    if r.applied_task is not None:
+        return r.applied_task
+    return fingerprint.task_baseline(task)
+
+
+def in_sync(r: Record, d: Desired) -> bool:
+    """Does the live task carry every setting the spec asks for? (status.inSync)"""
+    task_ok = d.task is None or _applied_task(r, d.task) == fingerprint.task_fingerprint(d.task)
+    return (r.applied_immutable == d.immutable_fingerprint
+            and r.applied_layout == d.layout_fingerprint and task_ok)
 
 
 def wants_restart(r: Record, policy: str) -> bool:

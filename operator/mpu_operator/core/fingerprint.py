@@ -14,7 +14,7 @@ from types import MappingProxyType
 from typing import Any
 
 from mpu_operator.core.model import UpdateKind
-from mpu_operator.rtc.params import LayoutParams, StartParams
+from mpu_operator.rtc.params import LayoutParams, StartParams, UpdateTaskParams
 from mpu_operator.streamurl import stream_key
 
 
@@ -34,7 +34,16 @@ def layout_fingerprint(layout: LayoutParams) -> str:
 #: StartParams fields a live task takes without a restart, by the update that carries
 #: them (each kind has its own fingerprint). Every other field is immutable: a field added
 #: to StartParams restarts the task when it changes unless it is listed here.
-UPDATABLE: Mapping[str, UpdateKind] = MappingProxyType({"layout": UpdateKind.LAYOUT})
+#: UpdateMPUTask carries the layout too; the layout's pane images and texts only go with it
+#: (they count in ``task_fingerprint``, not in ``layout_fingerprint``).
+UPDATABLE: Mapping[str, UpdateKind] = MappingProxyType({
+    "layout": UpdateKind.LAYOUT,
+    "subscribe_users": UpdateKind.TASK, "backgrounds": UpdateKind.TASK,
+    "watermarks": UpdateKind.TASK, "clock_widgets": UpdateKind.TASK,
+    "subscribe": UpdateKind.TASK, "unsubscribe": UpdateKind.TASK,
+})
+#: The UpdateTaskParams fields ``task_fingerprint`` covers (the layout is counted apart).
+_TASK_FIELDS = tuple(name for name, kind in UPDATABLE.items() if kind is UpdateKind.TASK)
 #: Not a setting: the TaskId changes with every incarnation (its base counts instead).
 _NOT_SETTINGS = frozenset({"task_id"})
 #: The StartParams fields when this digest's form was fixed (0.2.0). A field added since
@@ -80,9 +89,44 @@ def legacy_immutable_fingerprint(start: StartParams, task_id_base: str) -> str:
     })
 
 
+def immutable_fingerprint_0_2(start: StartParams, task_id_base: str) -> str:
+    """The form of 0.2, when ``subscribeUsers`` could only change with a restart (it was
+    immutable, and no overlay reached the service), still stored in the status of tasks
+    started before UpdateMPUTask was used: recognised so that an upgrade restarts none."""
+    values = immutable_fields(start)
+    values["subscribe_users"] = start.subscribe_users
+    values["stream_url"] = str(stream_key(start.stream_url))
+    values["task_id_base"] = task_id_base
+    return _digest(values)
+
+
 def current_immutable(start: StartParams, task_id_base: str, applied: str | None) -> str:
-    """The fingerprint to compare a task against: the applied one when it is the legacy
-    form of the same parameters, else today's."""
-    if applied is not None and applied == legacy_immutable_fingerprint(start, task_id_base):
+    """The fingerprint to compare a task against: the applied one when it is an earlier
+    form of the same parameters, else today's. (A task of an earlier form restarts at the
+    first edit of ``subscribeUsers``: its digest cannot tell which field moved.)"""
+    if applied is not None and applied in (legacy_immutable_fingerprint(start, task_id_base),
+                                           immutable_fingerprint_0_2(start, task_id_base)):
         return applied
     return immutable_fingerprint(start, task_id_base)
+
+
+def task_fingerprint(task: UpdateTaskParams) -> str:
+    """What UpdateMPUTask carries beyond the layout: overlays, subscriptions, and the
+    panes' images and texts. Only what differs from its default counts, so a task
+    without overlays has the same digest as one started before they existed."""
+    values: dict[str, object] = {
+        f.name: getattr(task, f.name) for f in dataclasses.fields(task)
+        if f.name in _TASK_FIELDS and not _at_default(f, getattr(task, f.name))}
+    panes = [[p.pane_id, p.images, p.texts] for p in task.layout.user_panes
+             if p.has_overlays]
+    if panes:
+        values["pane_overlays"] = panes
+    return _digest(values)
+
+
+def task_baseline(task: UpdateTaskParams) -> str:
+    """What a task started by a release without UpdateMPUTask carries (a record without
+    ``applied_task``): the subscribers it was started with (its immutable digest holds
+    them) and no overlays, which those releases never sent."""
+    bare = dataclasses.replace(task.layout, user_panes=())
+    return task_fingerprint(UpdateTaskParams(bare, subscribe_users=task.subscribe_users))

@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from mpu_operator.catalogue import RemoteStatus
-from mpu_operator.rtc.params import LayoutParams, StartParams
+from mpu_operator.rtc.params import LayoutParams, StartParams, UpdateTaskParams
 from mpu_operator.streamurl import StreamKey
 
 
@@ -66,10 +66,12 @@ class Phase(StrEnum):
 class UpdateKind(StrEnum):
     """The service action that changes a live task without a restart, by what it carries.
 
-    Each kind has its own fingerprint in the record (``applied_layout`` for LAYOUT), so a
-    change the kind carries is told apart from one that needs a restart."""
+    Each kind has its own fingerprint in the record (``applied_layout`` for LAYOUT,
+    ``applied_task`` for TASK), so a change the kind carries is told apart from one that
+    needs a restart. TASK carries the layout too (pane images and texts only go with it)."""
 
     LAYOUT = "UpdateMPULayout"  # layoutIds, userPanes, backgroundColor, cropMode
+    TASK = "UpdateMPUTask"  # overlays and subscriptions, with the layout
 
 
 #: GetMPUTaskStatus codes that mean the task is live (0 waiting for the channel, 1 running)
@@ -126,6 +128,9 @@ class Desired:
     backup_stream_urls: tuple[str, ...] = ()
     failover_after: frozenset[int] = frozenset({5, 6})
     failover_back: str = "Manual"
+    #: What UpdateMPUTask would send (overlays, subscriptions, and ``layout`` with its pane
+    #: images and texts); None: nothing of it is known, so no UpdateMPUTask is decided.
+    task: UpdateTaskParams | None = None
 
 
 @dataclass(frozen=True)
@@ -148,6 +153,9 @@ class Record:
     #                                        the operator's defaults), kept for stop/delete
     applied_immutable: str | None = None
     applied_layout: str | None = None
+    #: What UpdateMPUTask carries (fingerprint.task_fingerprint); None in records of
+    #: releases before it: such a task carries only what they sent (fingerprint.task_baseline).
+    applied_task: str | None = None
     stream_key: str | None = None  # str(StreamKey) the task uses or wants (no query)
     app_id: str | None = None
     restart_count: int = 0

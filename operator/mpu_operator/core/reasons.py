@@ -53,6 +53,7 @@ START_NOT_TAKEN = "StartNotTaken"
 START_FAILED = "StartFailed"
 POLL_FAILED = "PollFailed"
 LAYOUT_UPDATED = "LayoutUpdated"
+TASK_UPDATED = "TaskUpdated"  # UpdateMPUTask: overlays and subscriptions, changed live
 UPDATE_FAILED = "UpdateFailed"
 STOPPING = "Stopping"
 STOPPED = "Stopped"

@@ -68,6 +68,7 @@ def record_to_status(r: Record) -> dict[str, Any]:
             "stopRequested": r.stop_requested,
             "appliedImmutable": r.applied_immutable,
             "appliedLayout": r.applied_layout,
+            "appliedTask": r.applied_task,
             "streamKey": r.stream_key,
             "appId": r.app_id,
             "failures": r.failures,
@@ -103,6 +104,7 @@ def record_from_status(status: Mapping[str, Any] | None) -> Record:
         stop_requested=bool(inner.get("stopRequested")),
         applied_immutable=_str(inner.get("appliedImmutable")),
         applied_layout=_str(inner.get("appliedLayout")),
+        applied_task=_str(inner.get("appliedTask")),  # absent before UpdateMPUTask: None
         stream_key=_str(inner.get("streamKey")),
         app_id=_str(inner.get("appId")),
         failures=_int(inner.get("failures")) or 0,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from mpu_operator.core import timing as t
+from mpu_operator.core.fingerprint import task_fingerprint
 from mpu_operator.core.model import (
     Desired,
     Record,
@@ -35,11 +36,19 @@ def write_ahead(r: Record, task_id: str, incarnation: int, d: Desired,
         remote_status=None, started_at=None, stopped_at=None, changed_at=now,
         stop_cause=None, stop_requested=False,
         applied_immutable=d.immutable_fingerprint, applied_layout=d.layout_fingerprint,
+        applied_task=_started_task(d),
         stream_key=str(d.stream_key) if d.stream_key else None, app_id=d.app_id,
         restart_count=r.restart_count + (1 if restarted else 0),
         credentials_secret=d.credentials_secret,
         **_CLEAR_ERROR, **_CONFIRMED,
     )
+
+
+def _started_task(d: Desired) -> str | None:
+    """What of UpdateMPUTask's the start carries: its own overlays and subscriptions."""
+    if d.start is not None:
+        return task_fingerprint(d.start.update_params())
+    return task_fingerprint(d.task) if d.task is not None else None
 
 
 def started(r: Record, now: datetime) -> Record:
@@ -136,13 +145,16 @@ def _stopped(r: Record, now: datetime, timing: t.Timing, *, vanished: bool) -> R
 
 
 #: The record field that holds each update kind's applied fingerprint.
-_APPLIED = {UpdateKind.LAYOUT: "applied_layout"}
+_APPLIED = {UpdateKind.LAYOUT: "applied_layout", UpdateKind.TASK: "applied_task"}
 
 
-def updated(r: Record, kind: UpdateKind, fingerprint: str, now: datetime) -> Record:
+def updated(r: Record, kind: UpdateKind, fingerprint: str, now: datetime,
+            also: tuple[tuple[UpdateKind, str], ...] = ()) -> Record:
     """A live update succeeded: the task now carries ``fingerprint`` for what ``kind``
-    carries."""
-    return r.replace(**{_APPLIED[kind]: fingerprint}, changed_at=now, **_CLEAR_ERROR)
+    carries, and each of ``also`` for the other kinds the same call carried (UpdateMPUTask
+    sends the layout too)."""
+    applied = {**{_APPLIED[k]: f for k, f in also}, _APPLIED[kind]: fingerprint}
+    return r.replace(**applied, changed_at=now, **_CLEAR_ERROR)
 
 
 def stop_sent(r: Record, cause: StopCause, now: datetime) -> Record:
