@@ -265,7 +265,7 @@ def bench_clients(rtc: EmulatorThread, n: int) -> list[ClientCost]:
     client, each making the same N starts then N status calls against the same emulator,
     one at a time from this thread. CPU is this thread's (``time.thread_time``): the
     emulator's own threads are not counted, nor the emulator's added latency."""
-    ours = RTCClient(rtc.url, limiter=None)
+    ours = RTCClient(rtc.url)
     creds = Credentials(KEY_ID, SECRET)
     official = acs3_client(rtc.endpoint)
 

@@ -202,7 +202,7 @@ def test_tasks_accept_the_apps_own_custom_layouts_only(emu: EmulatorThread) -> N
 
 
 def test_our_client_drives_the_layout_calls(emu: EmulatorThread) -> None:
-    client = RTCClient(emu.url, limiter=None)
+    client = RTCClient(emu.url)
     creds = Credentials(KEY_ID, SECRET)
     params = rl.MPULayoutParams("app", 2, (rl.LayoutPane(0, True, 0, 0, 1, 1, 0),))
     layout_id = rl.create_mpu_layout(client, creds, params, "ns.a.x")
@@ -223,7 +223,7 @@ def test_our_client_drives_the_layout_calls(emu: EmulatorThread) -> None:
 
 
 def test_find_reads_every_page(emu: EmulatorThread) -> None:
-    client = RTCClient(emu.url, limiter=None)
+    client = RTCClient(emu.url)
     creds = Credentials(KEY_ID, SECRET)
     params = rl.MPULayoutParams("app", 2, (rl.LayoutPane(0, True, 0, 0, 1, 1, 0),))
     for _ in range(rl.PAGE_SIZE + 3):

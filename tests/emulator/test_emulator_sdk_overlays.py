@@ -214,7 +214,7 @@ def test_update_task_refusals(sdk: Sdk, emu: EmulatorThread) -> None:
 
 
 def test_our_client_starts_and_updates_with_every_new_field(emu: EmulatorThread) -> None:
-    client = RTCClient(emu.url, limiter=None)
+    client = RTCClient(emu.url)
     creds = Credentials(KEY_ID, SECRET)
     app, channel, task = fresh("app"), fresh("ch"), fresh("task")
     caption = PaneText(0.05, 0.85, font_size=18, box=True, text="Alice")

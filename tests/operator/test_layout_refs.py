@@ -199,7 +199,7 @@ def test_a_recreated_layout_reaches_the_running_task_as_an_update(
 
     # someone deletes the layout at the service; the next edit finds it gone and creates
     # it again, under a new id, which the running task is moved to without a restart
-    client = RTCClient(rtc.url, limiter=None)
+    client = RTCClient(rtc.url)
     rl.delete_mpu_layout(client, Credentials("testid", ACCESS_SECRET), APP, first)
     kube.patch(LAYOUT, namespace, "stage", {"spec": {"audioMixCount": 2}})
     second = kube.wait_for(lambda: (i := layout_status(kube, namespace, "stage")
