@@ -161,7 +161,11 @@ def releases(r: Record) -> list[tuple[str, datetime]]:
     found = [(m.key, m.at) for m in r.url_failures]
     if r.released_key is not None and r.released_at is not None:
         found.append((r.released_key, r.released_at))
-    return [(key, at) for key, at in found if key != r.stream_key]
+    latest: dict[str, datetime] = {}
+    for key, at in found:
+        if key != r.stream_key:
+            latest[key] = max(at, latest.get(key, at))
+    return list(latest.items())
 
 
 def poll_interval(interval: float, r: Record, d: Desired | None, poll_fast: float,
