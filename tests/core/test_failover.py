@@ -4,6 +4,7 @@ and how decide, the folds, the status and the URL holds carry it. Expectations w
 from __future__ import annotations
 
 import dataclasses
+
 import pytest
 
 from mpu_operator.core import decide as dc
