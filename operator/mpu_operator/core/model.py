@@ -63,6 +63,16 @@ class Phase(StrEnum):
     FAILED = "Failed"
 
 
+@dataclass(frozen=True)
+class UrlFailure:
+    """A stream URL's last failure (issue #11): which stream (``str(StreamKey)``, no
+    query), when it was seen, and the service's status code (5 CDN, 6 stream URL)."""
+
+    key: str
+    at: datetime
+    status: int
+
+
 class UpdateKind(StrEnum):
     """The service action that changes a live task without a restart, by what it carries.
 
@@ -126,16 +136,6 @@ class Desired:
     backup_stream_urls: tuple[str, ...] = ()
     failover_after: frozenset[int] = frozenset({5, 6})
     failover_back: str = "Manual"
-
-
-@dataclass(frozen=True)
-class UrlFailure:
-    """A stream URL's last failure (issue #11): which stream (``str(StreamKey)``, no
-    query), when it was seen, and the service's status code (5 CDN, 6 stream URL)."""
-
-    key: str
-    at: datetime
-    status: int
 
 
 @dataclass(frozen=True)
