@@ -278,6 +278,46 @@ def bench_scrub() -> None:
               f"(x{times[1] / max(times[0], 1e-6):.1f} for 10x the text)")
 
 
+def bench_failover(count: int = 20, latency_ms: float = LATENCY_MS) -> list[float]:
+    """Backup stream URLs (issue #11): ``count`` MPUTasks with one backup each, at the
+    operator's default settings; their primaries fail (status 5) one after the other, each
+    once the last failover has started. The gap is the emulator's own times: the failed
+    task's ``stoppedAt`` to the backup task's ``startedAt``. Prints p50/p99/max."""
+    work = Path(tempfile.mkdtemp(prefix="mpu-bench-fo-"))
+    config = EmulatorConfig(max_concurrent_tasks=count + 10, latency_ms=latency_ms)
+    gaps: list[float] = []
+    with _kube_process() as kube_url, EmulatorThread(config) as rtc:
+        kube = Cluster.for_url(kube_url)
+        ns = kube.create_namespace("bench-fo-")
+        operator = OperatorProcess(kubeconfig_for(kube.url, work), {
+            "MPU_RTC_ENDPOINT": rtc.url, "ALIBABA_CLOUD_ACCESS_KEY_ID": "testid",
+            "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "testsecret",
+            "MPU_MAX_TASKS_PER_APP": str(count + 10),
+        }, work).start()
+        try:
+            names = [f"f{i:03d}" for i in range(count)]
+            for name in names:
+                kube.create(manifest(name, ns, backupStreamURLs=[
+                    f"rtmp://backup.example.com/live/{name}?auth_key=k"]))
+            kube.wait_for(lambda: len(rtc.tasks()) >= count or None, 120, "all started")
+            for name in names:
+                primary = next(t for t in rtc.tasks() if t["channelId"] == f"ch-{name}")
+                rtc.fail(manifest(name, ns)["spec"]["appId"], primary["taskId"], 5)
+                backup = kube.wait_for(lambda n=name: next(
+                    (t for t in rtc.tasks() if t["channelId"] == f"ch-{n}"
+                     and "backup" in t["streamURL"]), None), 60, f"{name}'s failover")
+                failed = next(t for t in rtc.tasks() if t["taskId"] == primary["taskId"])
+                gaps.append((parse(backup["startedAt"]) - parse(failed["stoppedAt"]))
+                            .total_seconds())
+            violations = rtc.stats().get("urlRuleViolations", 0)
+        finally:
+            operator.stop()
+    print(f"failover: {len(gaps)} failovers (status 5 -> start on the backup) at default "
+          f"settings: gap p50 {_pct(gaps, .5):.2f}s p99 {_pct(gaps, .99):.2f}s max "
+          f"{max(gaps, default=math.nan):.2f}s; URL violations {violations}", flush=True)
+    return gaps
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="mpu-operator's benchmarks (make bench)")
     parser.add_argument("--n", type=int, nargs="+", default=list(N_DEFAULT),
@@ -290,7 +330,12 @@ def main() -> None:
                         help="the steady window after all are Waiting")
     parser.add_argument("--operator-only", action="store_true",
                         help="skip the validate and scrubber benchmarks")
+    parser.add_argument("--failover", type=int, default=0, metavar="N",
+                        help="only the failover gap over N failovers (issue #11)")
     args = parser.parse_args()
+    if args.failover:
+        bench_failover(args.failover, args.latency_ms)
+        return
     if not args.operator_only:
         bench_validate()
         bench_scrub()
