@@ -306,12 +306,13 @@ async def _start(ctx: Context, obj: ObjectState, inputs: Inputs, desired: Desire
 
 def _failed_over(body: Mapping[str, Any], record: Record, action: d.Start) -> None:
     """The FailedOver Event: the reason and the URLs by index, never a URL's query."""
-    to = action.url_index
+    def which(index: int) -> str:
+        return "the primary stream URL" if index == 0 else f"backup stream URL {index}"
+
     _post("warn", body, reason=reasons.FAILED_OVER,
-          message=f"task {record.task_id} failed on stream URL {record.url_index} (status "
+          message=f"task {record.task_id} failed on {which(record.url_index)} (status "
                   f"{record.remote_status}: {status_meaning(record.remote_status or 0)}): "
-                  f"starting task {action.task_id} on "
-                  + ("the primary stream URL" if to == 0 else f"backup stream URL {to}"))
+                  f"starting task {action.task_id} on {which(action.url_index)}")
 
 
 def _report_start_error(body: Mapping[str, Any], err: RTCError, action: d.Start) -> None:
