@@ -194,7 +194,8 @@ def test_an_operator_killed_mid_failover_neither_duplicates_nor_leaks(
     st = _on(kube, namespace, "crashfo", _key("live/crashfo-b1"), 1)
     tasks = tasks_of(rtc, "ch-crashfo")
     assert len(tasks) == 2, f"expected the failed task and one more, got {tasks}"
-    assert [t["taskId"] for t in _live(rtc, "ch-crashfo")] == [st["taskId"]]
+    assert [(t["taskId"], t["streamURL"]) for t in _live(rtc, "ch-crashfo")] == [
+        (st["taskId"], _key("live/crashfo-b1"))], "one live task, on the URL written ahead"
     assert st["taskId"] == written["taskId"], "the TaskId written ahead, not a new one"
     _no_violations(rtc)
     kube.delete(KIND, namespace, "crashfo")
