@@ -233,7 +233,7 @@ def _situation(ctx: Context, record: Record, inputs: Inputs, desired: Desired | 
     jitter = ctx.rng.uniform(-1.0, 1.0)
     interval = failover.poll_interval(
         poll_interval(record, now, timing, active, jitter), record, desired,
-        timing.poll_fast, active / max(timing.api_qps * timing.poll_budget_share, 0.001),
+        timing.fast_poll, active / max(timing.api_qps * timing.poll_budget_share, 0.001),
         timing.jitter * jitter)
     poll_at = (record.last_polled_at or EPOCH) + timedelta(seconds=interval)
     deletion_policy = str(spec_raw.get("deletionPolicy") or "Delete") \

@@ -170,9 +170,10 @@ def releases(r: Record) -> list[tuple[str, datetime]]:
 
 def poll_interval(interval: float, r: Record, d: Desired | None, poll_fast: float,
                   budget_floor: float, jitter: float) -> float:
-    """A running task with backups is polled every ``poll_fast`` seconds (stretched to
-    ``budget_floor``, the routine polls' share of the API rate), so that a failure is
-    seen in seconds; ``jitter`` is the fraction to add (from the caller's RNG)."""
+    """A running task with backups is polled every ``poll_fast`` seconds (the shell gives
+    Timing.fast_poll, MPU_POLL_FAST_SECONDS), stretched to ``budget_floor`` (the routine
+    polls' share of the API rate), so that a failure is seen in seconds; ``jitter`` is the
+    fraction to add (from the caller's RNG)."""
     if d is None or not d.backup_stream_urls or r.state is not TaskState.ACTIVE:
         return interval
     return min(interval, max(0.05, max(poll_fast, budget_floor) * (1.0 + jitter)))

@@ -22,7 +22,6 @@ class Timing:
     #: How long a start whose outcome is unknown may still take effect at the service:
     #: until then its TaskId is kept (resent, or polled while the spec moved on).
     unknown_start_window: float = 30.0
-    poll_fast: float = 2.0
 
 
 def is_confirming(record: Record) -> bool:
