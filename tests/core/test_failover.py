@@ -104,6 +104,8 @@ PICKS = [
     ("backups reordered: the active URL is found by its stream", failed_on(1, 5,
      url_failures=(mark(K1, -1), mark(K0, -3))), {"backup_stream_urls": (B2, B1)}, FREE3, 10,
      fo.Pick(1, at_once=True, failed_over=True)),
+    ("one backup: 5 on the primary, on to it at once", failed_on(0, 5),
+     {"backup_stream_urls": (B1,)}, FREE3, 10, fo.Pick(1, at_once=True, failed_over=True)),
 ] + [
     (f"a start after {cause.value} is the user's: the primary",
      failed_on(1, 5, stop_cause=cause), {}, FREE3, 10, fo.Pick(0))
@@ -384,3 +386,43 @@ def test_a_failover_moves_no_fingerprint() -> None:
         .params.stream_url == B1  # type: ignore[union-attr]
     assert tr.write_ahead(Record(), "t", 1, d, T0, url_index=2).applied_immutable \
         == tr.write_ahead(Record(), "t", 1, d, T0).applied_immutable
+
+
+# --- edges (mutation killers) ---------------------------------------------------------
+
+def test_backup_1_removed_from_the_spec_stops_its_task() -> None:
+    r = running_record(with_backups(), stream_key=K1, url_index=1)
+    action = dc.decide(situation(r, desired(backup_stream_urls=(B2,))))
+    assert action == dc.Stop("app", "ns-me-abc-1", StopCause.SPEC_CHANGE)
+
+
+def test_an_unconfirmed_start_under_an_invalid_spec_is_confirmed_not_resent() -> None:
+    r = running_record(state=TaskState.STARTING, retry_start=True, unconfirmed_since=at(-1),
+                       last_polled_at=at(-1))
+    action = dc.decide(situation(r, invalid=True, poll_in=0))
+    assert action == dc.Poll("app", "ns-me-abc-1")
+
+
+def test_a_failure_of_a_task_without_a_known_url_marks_nothing() -> None:
+    r = running_record(stream_key=None)
+    assert tr.polled(r, 5, at(0), Timing()).url_failures == ()
+
+
+def test_urls_without_a_known_primary() -> None:
+    d = desired(backup_stream_urls=(B1,), start=None, stream_key=None)
+    assert fo.urls(d) == ("", B1) and fo.keys(d) == ("", K1)
+
+
+def test_released_uses_carry_the_records_app_else_the_given_one() -> None:
+    r = Record(stream_key=K1, released_key=K0, released_at=at(-1))
+    assert held_uses(ME, r, "spec-app", at(-9)) == [
+        UrlUse(ME, K0, "spec-app", active=False, released_at=at(-1))]
+    assert held_uses(ME, r.replace(app_id="task-app"), "spec-app", at(-9)) == [
+        UrlUse(ME, K0, "task-app", active=False, released_at=at(-1))]
+
+
+def test_a_junk_mark_does_not_hide_the_marks_after_it() -> None:
+    status = {"internal": {"urlFailures": ["junk", {"streamKey": K0,
+                                                    "at": "2026-11-25T12:00:00Z",
+                                                    "status": 6}]}}
+    assert record_from_status(status).url_failures == (UrlFailure(K0, T0, 6),)

@@ -189,13 +189,12 @@ def _stop(s: Situation, cause: StopCause) -> Stop:
     return Stop(_task_app(s), _task_id(s.record), cause)
 
 
-def _start(d: Desired, task_id: str, incarnation: int, *, retry: bool = False,
-           pick: failover.Pick | None = None) -> Start:
+def _start(d: Desired, task_id: str, incarnation: int, *, pick: failover.Pick,
+           retry: bool = False) -> Start:
     """A start of ``d``'s parameters under ``task_id``, on the URL ``pick`` chose (a spec
     whose parameters are not all known yet never gets here: it waits with
     ``waiting_reason``)."""
     assert d.start is not None
-    pick = pick or failover.Pick(0)
     params = dataclasses.replace(d.start, task_id=task_id,
                                  stream_url=failover.urls(d)[pick.index])
     return Start(params, incarnation, retry=retry, url_index=pick.index,
