@@ -38,6 +38,7 @@ import dataclasses
 import math
 import multiprocessing
 import os
+import random
 import subprocess
 import sys
 import tempfile
@@ -421,6 +422,63 @@ def bench_scrub() -> None:
               f"(x{times[1] / max(times[0], 1e-6):.1f} for 10x the text)")
 
 
+def bench_failover(count: int = 20, latency_ms: float = LATENCY_MS) -> list[float]:
+    """Backup stream URLs (issue #11): ``count`` failovers over ``count / 2`` MPUTasks with
+    two backups each, at the operator's default settings. One at a time, each task's
+    primary fails (status 5), then, once it runs on backup 1, backup 1 fails (on to backup
+    2). The gap is the emulator's own times: the failed task's ``stoppedAt`` to the next
+    task's ``startedAt``. Prints p50/p99/max. (The routine poll budget stretches the fast
+    poll to active tasks / (QPS x share): 10 tasks poll every 2 s, 20 every 4 s.)"""
+    work = Path(tempfile.mkdtemp(prefix="mpu-bench-fo-"))
+    tasks = max(1, math.ceil(count / 2))
+    config = EmulatorConfig(max_concurrent_tasks=tasks + 10, latency_ms=latency_ms)
+    gaps: list[float] = []
+    with _kube_process() as kube_url, EmulatorThread(config) as rtc:
+        kube = Cluster.for_url(kube_url)
+        ns = kube.create_namespace("bench-fo-")
+        operator = OperatorProcess(kubeconfig_for(kube.url, work), {
+            "MPU_RTC_ENDPOINT": rtc.url, "ALIBABA_CLOUD_ACCESS_KEY_ID": "testid",
+            "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "testsecret",
+            "MPU_MAX_TASKS_PER_APP": str(tasks + 10),
+        }, work).start()
+        try:
+            names = [f"f{i:03d}" for i in range(tasks)]
+            for name in names:
+                kube.create(manifest(name, ns, backupStreamURLs=[
+                    f"rtmp://backup{b}.example.com/live/{name}?auth_key=k" for b in (1, 2)]))
+            kube.wait_for(lambda: len(rtc.tasks()) >= tasks or None, 120, "all started")
+            app, rng = manifest("x", ns)["spec"]["appId"], random.Random(11)
+            for name in names:
+                for onto in ("backup1", "backup2")[:count - len(gaps)]:
+                    gaps.append(_failover_gap(kube, rtc, ns, app, name, onto, rng))
+            violations = rtc.stats().get("urlRuleViolations", 0)
+        finally:
+            operator.stop()
+    print(f"failover: {len(gaps)} failovers (status 5 -> start on the next URL) over {tasks} "
+          f"tasks at default settings: gap p50 {_pct(gaps, .5):.2f}s p99 "
+          f"{_pct(gaps, .99):.2f}s max {max(gaps, default=math.nan):.2f}s; URL violations "
+          f"{violations}", flush=True)
+    return gaps
+
+
+def _failover_gap(kube: Cluster, rtc: EmulatorThread, ns: str, app: str, name: str,
+                  onto: str, rng: random.Random) -> float:
+    """Fail the live task of ``name`` at a random moment of its poll cycle (once the
+    operator has confirmed it); seconds from its stop to the start on ``onto``."""
+    channel = f"ch-{name}"
+    live = next(t for t in rtc.tasks() if t["channelId"] == channel and t["status"] in (0, 1))
+    kube.wait_for(lambda: ((kube.find(KIND, ns, name) or {}).get("status") or {}).get(
+        "taskId") == live["taskId"] and (kube.find(KIND, ns, name) or {}).get(
+        "status", {}).get("remoteStatus") is not None, 30, f"{name}'s task confirmed")
+    time.sleep(rng.uniform(0.0, 2.0))  # a failure comes at any moment of the poll cycle
+    rtc.fail(app, live["taskId"], 5)
+    started = kube.wait_for(lambda: next(
+        (t for t in rtc.tasks() if t["channelId"] == channel and onto in t["streamURL"]),
+        None), 60, f"{channel}'s failover onto {onto}")
+    failed = next(t for t in rtc.tasks() if t["taskId"] == live["taskId"])
+    return (parse(started["startedAt"]) - parse(failed["stoppedAt"])).total_seconds()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="mpu-operator's benchmarks (make bench)")
     parser.add_argument("--n", type=int, nargs="+", default=list(N_DEFAULT),
@@ -437,7 +495,12 @@ def main() -> None:
                         help="skip the RTC client comparison (ours vs the official SDK)")
     parser.add_argument("--operator-only", action="store_true",
                         help="skip the validate and scrubber benchmarks")
+    parser.add_argument("--failover", type=int, default=0, metavar="N",
+                        help="only the failover gap over N failovers (issue #11)")
     args = parser.parse_args()
+    if args.failover:
+        bench_failover(args.failover, args.latency_ms)
+        return
     if not args.operator_only:
         bench_validate()
         bench_scrub()

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 from mpu_operator.core import transitions as tr
-from mpu_operator.core.model import Record, StopCause, TaskState, UpdateKind
+from mpu_operator.core.model import Record, StopCause, TaskState, UpdateKind, UrlFailure
 from mpu_operator.core.timing import Timing
 from mpu_operator.rtc.codes import ErrorKind
 
@@ -56,12 +56,13 @@ def test_a_poll_of_a_live_task_records_the_answer_and_clears_the_error() -> None
 
 @pytest.mark.parametrize("code", [2, 3, 4, 5, 6])
 def test_a_poll_that_finds_the_task_ended_is_an_outside_stop(code: int) -> None:
-    """A quick failure (ran 100 s < 300 s): failures 2 -> 3, back-off 10 * 2**2 s."""
+    """A quick failure (ran 100 s < 300 s): failures 2 -> 3, back-off 10 * 2**2 s; a
+    failure (5, 6) marks its URL with the time and the code (core/failover.py)."""
     assert tr.polled(ACTIVE, code, at(0), TIMING) == Record(
         state=TaskState.STOPPED, remote_status=code, started_at=at(-100),
         stopped_at=at(0), last_polled_at=at(0), changed_at=at(-100),
         stop_cause=StopCause.REMOTE, failures=3, restart_count=1, next_attempt_at=at(40),
-        **TASK)
+        url_failures=(UrlFailure(KEY, at(0), code),) if code in (5, 6) else (), **TASK)
 
 
 def test_a_vanished_task_is_an_outside_stop_of_its_own_kind() -> None:
@@ -175,7 +176,8 @@ def test_write_ahead_starts_a_clean_incarnation() -> None:
         task_id="t-2", incarnation=2, state=TaskState.STARTING, last_polled_at=at(-20),
         changed_at=at(0), applied_immutable=d.immutable_fingerprint,
         applied_layout=d.layout_fingerprint, applied_task=EMPTY_TASK, stream_key=KEY,
-        app_id="app", restart_count=2, failures=3)
+        app_id="app", restart_count=2, failures=3, released_key="rtmp://old/x",
+        released_at=at(-20))
     assert d.immutable_fingerprint and d.layout_fingerprint
 
 

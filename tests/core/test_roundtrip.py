@@ -22,7 +22,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mpu_operator.core.model import Record, StopCause, TaskState
+from mpu_operator.core.model import Record, StopCause, TaskState, UrlFailure
 from mpu_operator.core.status import record_from_status, record_to_status
 
 HINTS = typing.get_type_hints(Record)
@@ -37,6 +37,9 @@ _BASE: dict[Any, st.SearchStrategy[Any]] = {
     datetime: st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1),
                            timezones=ZONES),
 }
+_BASE[tuple[UrlFailure, ...]] = st.lists(
+    st.builds(UrlFailure, _BASE[str], _BASE[datetime], _BASE[int]),
+    max_size=3).map(tuple)
 
 
 def strategy_for(hint: Any) -> st.SearchStrategy[Any]:
@@ -54,7 +57,7 @@ def strategy_for(hint: Any) -> st.SearchStrategy[Any]:
 
 def _non_default(hint: Any) -> st.SearchStrategy[Any]:
     """A value other than the falsy default: what a lost field would turn into."""
-    return strategy_for(hint).filter(lambda v: v not in (None, 0, False, TaskState.NONE))
+    return strategy_for(hint).filter(lambda v: v not in (None, 0, False, TaskState.NONE, ()))
 
 
 RECORDS = st.builds(Record, **{name: strategy_for(HINTS[name]) for name in FIELDS})
@@ -90,7 +93,9 @@ def sample(hint: Any) -> Any:
         return sample(next(a for a in typing.get_args(hint) if a is not type(None)))
     if isinstance(hint, type) and issubclass(hint, Enum):
         return list(hint)[-1]
-    fixed = {str: "x", int: 7, bool: True, datetime: datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)}
+    fixed = {str: "x", int: 7, bool: True, datetime: datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+             tuple[UrlFailure, ...]: (UrlFailure("rtmp://h/p", datetime(2026, 1, 2, tzinfo=UTC),
+                                                 5),)}
     assert hint in fixed, f"no sample for Record field type {hint!r}"
     return fixed[hint]
 
@@ -107,13 +112,14 @@ def test_the_status_layout_is_the_documented_one() -> None:
     status = record_to_status(Record())
     assert set(status) == {"taskId", "incarnation", "remoteStatus", "remoteStatusText",
                            "restartCount", "startedAt", "stoppedAt", "lastPolledAt",
-                           "nextAttemptAt", "internal"}
+                           "nextAttemptAt", "activeStreamURL", "failovers", "internal"}
     assert set(status["internal"]) == {
         "state", "changedAt", "stopCause", "stopRequested", "appliedImmutable",
         "appliedLayout", "appliedTask", "streamKey", "appId", "failures", "errorCode",
         "errorMessage",
         "errorTerminal", "errorGeneration", "errorAttempts", "retryStart",
-        "unconfirmedSince", "credentialsSecret"}
+        "unconfirmedSince", "credentialsSecret", "urlIndex", "urlFailures", "releasedKey",
+        "releasedAt"}
 
 
 def test_a_written_status_reads_back_field_by_field() -> None:

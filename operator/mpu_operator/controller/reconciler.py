@@ -18,17 +18,23 @@ import kopf
 
 from mpu_operator import jsonlog
 from mpu_operator.api.spec import parse_spec
+from mpu_operator.catalogue import status_meaning
 from mpu_operator.controller import desired as desired_mod
 from mpu_operator.controller.kube import Kube
 from mpu_operator.controller.settings import OperatorConfig
 from mpu_operator.core import decide as d
-from mpu_operator.core import reasons
+from mpu_operator.core import failover, reasons
 from mpu_operator.core import transitions as tr
-from mpu_operator.core.ledger import EPOCH, Ledger, claim_for, held_use
+from mpu_operator.core.ledger import EPOCH, Ledger, claim_for, held_uses
 from mpu_operator.core.model import Desired, Owner, Record, TaskState, UpdateKind
 from mpu_operator.core.rules import Free, Gate, IdClaim, UrlUse
 from mpu_operator.core.status import View, clamp_future, record_from_status, render
-from mpu_operator.core.timing import is_confirming, poll_interval, stable_jitter
+from mpu_operator.core.timing import (
+    is_confirming,
+    poll_interval,
+    restart_delay,
+    stable_jitter,
+)
 from mpu_operator.metrics import Metrics
 from mpu_operator.rtc.client import AsyncRTCClient
 from mpu_operator.rtc.codes import ErrorKind
@@ -221,12 +227,20 @@ def _situation(ctx: Context, record: Record, inputs: Inputs, desired: Desired | 
     ctx.ledger.claim(claim)
     acting = d.acting_task_id(record, desired)
     taken = acting is not None and ctx.ledger.task_id_taken(claim, acting, inputs.claims)
+    backup_gates: tuple[Gate, ...] = ()
     if desired is not None and desired.stream_key is not None:
         gate = ctx.ledger.gate(inputs.owner, str(desired.stream_key), inputs.indexed, now)
         quota_ok = ctx.ledger.quota_ok(inputs.owner, desired.app_id, inputs.indexed,
                                        ctx.config.max_tasks_per_app)
+    if desired is not None:
+        backup_gates = tuple(ctx.ledger.gate(inputs.owner, key, inputs.indexed, now)
+                             for key in failover.keys(desired)[1:])
     active = ctx.ledger.active_count(inputs.indexed)
-    interval = poll_interval(record, now, timing, active, stable_jitter(record))
+    jitter = stable_jitter(record)
+    interval = failover.poll_interval(
+        poll_interval(record, now, timing, active, jitter), record, desired,
+        timing.fast_poll, active / max(timing.api_qps * timing.poll_budget_share, 0.001),
+        timing.jitter * jitter)
     poll_at = (record.last_polled_at or EPOCH) + timedelta(seconds=interval)
     deletion_policy = str(spec_raw.get("deletionPolicy") or "Delete") \
         if isinstance(spec_raw, Mapping) else "Delete"
@@ -238,7 +252,8 @@ def _situation(ctx: Context, record: Record, inputs: Inputs, desired: Desired | 
         gate=gate, quota_ok=quota_ok, now=now, poll_at=poll_at,
         recheck_at=now + timedelta(seconds=max(timing.fast_poll, 1.0) * 2.5),
         task_id_taken=taken, start_window=timing.unknown_start_window,
-        namespace=inputs.owner.namespace,
+        namespace=inputs.owner.namespace, backup_gates=backup_gates,
+        failover_cooldown=restart_delay(record.failures, timing),
     )
 
 
@@ -268,9 +283,12 @@ async def _start(ctx: Context, obj: ObjectState, inputs: Inputs, desired: Desire
     record = obj.record
     restarts_before = record.restart_count
     obj.url_waiting = False
+    if action.failed_over:
+        _failed_over(inputs.body, record, action)
     if not action.retry:
         record = tr.write_ahead(record, action.task_id, action.incarnation, desired,
-                                ctx.now())
+                                ctx.now(), url_index=action.url_index,
+                                failed_over=action.failed_over)
         _record_uses(ctx, inputs.owner, record)  # claim the URL before any await
         await _commit(ctx, obj, inputs, record, desired, d.phase_of_record(record),
                       reasons.STARTING, f"starting task {action.task_id}")
@@ -290,6 +308,17 @@ async def _start(ctx: Context, obj: ObjectState, inputs: Inputs, desired: Desire
           + (f", restart {record.restart_count}" if restarted else "")
           + f") [RequestId: {request_id}]")
     return record
+
+
+def _failed_over(body: Mapping[str, Any], record: Record, action: d.Start) -> None:
+    """The FailedOver Event: the reason and the URLs by index, never a URL's query."""
+    def which(index: int) -> str:
+        return "the primary stream URL" if index == 0 else f"backup stream URL {index}"
+
+    _post("warn", body, reason=reasons.FAILED_OVER,
+          message=f"task {record.task_id} failed on {which(record.url_index)} (status "
+                  f"{record.remote_status}: {status_meaning(record.remote_status or 0)}): "
+                  f"starting task {action.task_id} on {which(action.url_index)}")
 
 
 def _report_start_error(body: Mapping[str, Any], err: RTCError, action: d.Start) -> None:
@@ -461,8 +490,7 @@ def _report_transition(body: Mapping[str, Any], before: Record, after: Record) -
 
 def _record_uses(ctx: Context, owner: Owner, record: Record,
                  contending_key: str | None = None, app_id: str = "") -> None:
-    held = held_use(owner, record, app_id, ctx.ledger.started_at)
-    uses: list[UrlUse] = [held] if held else []
+    uses = held_uses(owner, record, app_id, ctx.ledger.started_at)
     if contending_key:
         uses.append(UrlUse(owner, contending_key, app_id, active=False, contending=True))
     ctx.ledger.record(owner, uses)

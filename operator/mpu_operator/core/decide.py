@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from mpu_operator.catalogue import RemoteStatus
-from mpu_operator.core import fingerprint, reasons, schedule, taskid
+from mpu_operator.core import failover, fingerprint, reasons, schedule, taskid
 from mpu_operator.core.model import (
     Desired,
     Owner,
@@ -36,6 +36,8 @@ class Start:
     params: StartParams
     incarnation: int
     retry: bool = False
+    url_index: int = 0  # the stream URL it uses: 0 the primary, 1.. a backup (#11)
+    failed_over: bool = False  # it moves off a URL that failed (core/failover.py)
 
     @property
     def task_id(self) -> str:
@@ -130,6 +132,8 @@ class Situation:
     task_id_taken: bool = False  # acting_task_id() belongs to another MPUTask
     start_window: float = 30.0  # Timing.unknown_start_window
     namespace: str = ""  # ours: holders elsewhere are not named to us
+    backup_gates: tuple[Gate, ...] = ()  # the URL gate of each backup URL, in order
+    failover_cooldown: float = 10.0  # how long a failed URL is skipped (core/failover.py)
 
 
 def acting_task_id(record: Record, desired: Desired | None) -> str | None:
@@ -188,11 +192,16 @@ def _stop(s: Situation, cause: StopCause) -> Stop:
     return Stop(_task_app(s), _task_id(s.record), cause)
 
 
-def _start(d: Desired, task_id: str, incarnation: int, *, retry: bool = False) -> Start:
-    """A start of ``d``'s parameters under ``task_id`` (a spec whose parameters are not
-    all known yet never gets here: it waits with ``waiting_reason``)."""
+def _start(d: Desired, task_id: str, incarnation: int, *, pick: failover.Pick,
+           retry: bool = False) -> Start:
+    """A start of ``d``'s parameters under ``task_id``, on the URL ``pick`` chose (a spec
+    whose parameters are not all known yet never gets here: it waits with
+    ``waiting_reason``)."""
     assert d.start is not None
-    return Start(dataclasses.replace(d.start, task_id=task_id), incarnation, retry=retry)
+    params = dataclasses.replace(d.start, task_id=task_id,
+                                 stream_url=failover.urls(d)[pick.index])
+    return Start(params, incarnation, retry=retry, url_index=pick.index,
+                 failed_over=pick.failed_over)
 
 
 def _taken(s: Situation) -> Wait:
@@ -211,9 +220,11 @@ def _starting(s: Situation) -> Action:
     r = s.record
     if r.retry_start:
         d = s.desired
-        if d is not None and d.start is not None \
+        index = failover.index_of(r, d) if d is not None else None
+        if d is not None and d.start is not None and index is not None \
                 and d.immutable_fingerprint == r.applied_immutable:
-            return _start(d, _task_id(r), r.incarnation, retry=True)
+            return _start(d, _task_id(r), r.incarnation, retry=True,
+                          pick=failover.Pick(index))  # the URL written ahead, again
         if _window_passed(s):
             return Forget(_task_id(r))
     return _confirm(s)
@@ -278,7 +289,7 @@ def _active(s: Situation, d: Desired) -> Action:
     r = s.record
     if d.suspend:
         return _stop(s, StopCause.SUSPEND)
-    if r.applied_immutable != d.immutable_fingerprint:
+    if r.applied_immutable != d.immutable_fingerprint or _backup_gone(r, d):
         return _stop(s, StopCause.SPEC_CHANGE)
     task_update = _task_update(s, d)
     if task_update is not None:
@@ -292,11 +303,31 @@ def _active(s: Situation, d: Desired) -> Action:
         return Wait(phase_of_record(r), d.waiting_reason,
                     f"{d.waiting_message} (the running task goes on with the settings it "
                     "was started with)", s.poll_at, stalled=d.waiting_stalled)
+    if r.url_index > 0:
+        return _on_backup(s, r)
     if r.remote_status == RemoteStatus.RUNNING:
         return Wait(Phase.RUNNING, reasons.RUNNING,
                     "the service is mixing and pushing the stream", s.poll_at)
     return Wait(Phase.WAITING, reasons.WAITING_FOR_CHANNEL,
                 "started; the service waits for someone to join the channel", s.poll_at)
+
+
+def _backup_gone(r: Record, d: Desired) -> bool:
+    """The task runs on a backup URL the spec no longer lists (a Secret that can't be
+    read right now does not count): a spec change, back to the primary."""
+    return r.url_index > 0 and d.waiting_reason is None \
+        and failover.index_of(r, d) is None
+
+
+def _on_backup(s: Situation, r: Record) -> Wait:
+    """Live on a backup URL: Ready (the broadcast is on air), and saying so."""
+    what = ("the service is mixing and pushing the stream"
+            if r.remote_status == RemoteStatus.RUNNING
+            else "started; the service waits for someone to join the channel")
+    phase = Phase.RUNNING if r.remote_status == RemoteStatus.RUNNING else Phase.WAITING
+    return Wait(phase, reasons.RUNNING_ON_BACKUP,
+                f"on backup stream URL {r.url_index} after {r.failovers} failover(s): {what}",
+                s.poll_at)
 
 
 def _task_update(s: Situation, d: Desired) -> Update | None:
@@ -357,14 +388,16 @@ def _idle(s: Situation, d: Desired) -> Action:
         return _ended(r, d)
     restarting = r.state is TaskState.STOPPED
     waiting_phase = Phase.RESTARTING if restarting else Phase.PENDING
-    if r.next_attempt_at is not None and s.now < r.next_attempt_at:
+    gates = (s.gate, *s.backup_gates)
+    pick = failover.pick(r, d, gates, s.now, s.failover_cooldown)
+    if not pick.at_once and r.next_attempt_at is not None and s.now < r.next_attempt_at:
         return Wait(Phase.RESTARTING, reasons.BACKING_OFF,
                     f"restart {r.restart_count + 1} backs off after status "
                     f"{r.remote_status}", r.next_attempt_at)
     if d.waiting_reason is not None:
         return Wait(Phase.PENDING, d.waiting_reason, d.waiting_message, s.recheck_at,
                     stalled=d.waiting_stalled)
-    gate_wait = _gate_wait(s, waiting_phase)
+    gate_wait = _gate_wait(s, waiting_phase, _gate_of(s, gates, pick.index))
     if gate_wait is not None:
         return gate_wait
     if not s.quota_ok:
@@ -372,7 +405,13 @@ def _idle(s: Situation, d: Desired) -> Action:
                     f"app {d.app_id} has reached its concurrent task quota", s.recheck_at)
     incarnation = r.incarnation + 1
     return _start(d, taskid.for_incarnation(d.task_id_base, incarnation,
-                                            user_given=d.task_id_from_spec), incarnation)
+                                            user_given=d.task_id_from_spec), incarnation,
+                  pick=pick)
+
+
+def _gate_of(s: Situation, gates: tuple[Gate, ...], index: int) -> Gate:
+    """URL ``index``'s gate; one the shell did not give holds the start (fail closed)."""
+    return gates[index] if index < len(gates) else CoolingDown(s.recheck_at)
 
 
 def _ended(r: Record, d: Desired) -> Wait:
@@ -386,8 +425,7 @@ def _ended(r: Record, d: Desired) -> Wait:
                 "restart it; toggle spec.suspend to start it again")
 
 
-def _gate_wait(s: Situation, phase: Phase) -> Wait | None:
-    gate = s.gate
+def _gate_wait(s: Situation, phase: Phase, gate: Gate) -> Wait | None:
     if isinstance(gate, Free):
         return None
     if isinstance(gate, InUse):

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from mpu_operator.core import taskid
+from mpu_operator.core import failover, taskid
 from mpu_operator.core.model import Owner, Record, TaskState
 from mpu_operator.core.rules import (
     Gate,
@@ -76,8 +76,7 @@ def uses_of(body: Mapping[str, Any], undated: datetime,
     status = _mapping(body.get("status"))
     record = clamp_future(record_from_status(status), now or datetime.now(UTC))
     app_id = str(spec.get("appId") or record.app_id or "")
-    held = held_use(owner, record, app_id, undated)
-    result: list[UrlUse] = [held] if held else []
+    result = held_uses(owner, record, app_id, undated)
     wanted = _wanted_key(spec, status)
     deleting = bool(_mapping(body.get("metadata")).get("deletionTimestamp"))
     internal = _mapping(status.get("internal"))
@@ -96,6 +95,16 @@ def held_use(owner: Owner, record: Record, app_id: str, undated: datetime) -> Ur
     released = (record.stopped_at or undated) if record.state is TaskState.STOPPED else None
     return UrlUse(owner, record.stream_key, record.app_id or app_id,
                   active=record.state.holds_url, released_at=released)
+
+
+def held_uses(owner: Owner, record: Record, app_id: str, undated: datetime) -> list[UrlUse]:
+    """:func:`held_use`, and the URLs the record moved off (a failover): they were
+    released when it left them, and cool down like any released URL."""
+    held = held_use(owner, record, app_id, undated)
+    app = record.app_id or app_id
+    return ([held] if held else []) + [
+        UrlUse(owner, key, app, active=False, released_at=at)
+        for key, at in failover.releases(record)]
 
 
 def _mapping(value: object) -> Mapping[str, Any]:

@@ -63,6 +63,16 @@ class Phase(StrEnum):
     FAILED = "Failed"
 
 
+@dataclass(frozen=True)
+class UrlFailure:
+    """A stream URL's last failure (issue #11): which stream (``str(StreamKey)``, no
+    query), when it was seen, and the service's status code (5 CDN, 6 stream URL)."""
+
+    key: str
+    at: datetime
+    status: int
+
+
 class UpdateKind(StrEnum):
     """The service action that changes a live task without a restart, by what it carries.
 
@@ -166,6 +176,12 @@ class Record:
     error_terminal: bool = False
     error_generation: int | None = None  # an error's back-off holds until the spec changes
     error_attempts: int = 0  # consecutive failed calls, for the retry back-off
+    # Failover (issue #11, core/failover.py). ``stream_key`` above is the URL in use.
+    url_index: int = 0  # the URL the task uses or last used: 0 the primary, 1.. a backup
+    url_failures: tuple[UrlFailure, ...] = ()  # each URL's last failure, one per key
+    failovers: int = 0  # moves to another URL after a failure, ever
+    released_key: str | None = None  # the URL the incarnation before released when this
+    released_at: datetime | None = None  # one moved to another: it still cools down
 
     def replace(self, **changes: Any) -> Record:
         return dataclasses.replace(self, **changes)

@@ -36,6 +36,7 @@ STARTING = "Starting"  # the write-ahead status, written before StartMPUTask is 
 SCHEDULED = "Scheduled"  # spec.schedule.startAt is ahead (core/schedule.py)
 SCHEDULE_ENDED = "ScheduleEnded"  # spec.schedule.stopAt has passed
 BUSY = "Busy"  # a step made its bound of calls without settling
+RUNNING_ON_BACKUP = "RunningOnBackup"  # live on a backup stream URL (issue #11)
 
 #: Reasons that mean "ready but for the URL or the quota": such a task contends for a URL.
 GATE_REASONS = frozenset({URL_IN_USE, URL_COOLING_DOWN, URL_QUEUED, QUOTA_EXHAUSTED})
@@ -61,3 +62,4 @@ STOP_FAILED = "StopFailed"
 RELEASED = "Released"
 ORPHANED = "Orphaned"
 DELETED = "Deleted"
+FAILED_OVER = "FailedOver"  # a failed task started again on another stream URL (#11)

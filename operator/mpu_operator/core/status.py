@@ -15,7 +15,7 @@ from typing import Any
 
 from mpu_operator.catalogue import RemoteStatus, status_meaning
 from mpu_operator.core import reasons
-from mpu_operator.core.model import Phase, Record, StopCause, TaskState
+from mpu_operator.core.model import Phase, Record, StopCause, TaskState, UrlFailure
 
 _WORKING = {Phase.PENDING, Phase.STARTING, Phase.RESTARTING, Phase.STOPPING}
 
@@ -61,6 +61,9 @@ def record_to_status(r: Record) -> dict[str, Any]:
         "stoppedAt": iso(r.stopped_at),
         "lastPolledAt": iso(r.last_polled_at),
         "nextAttemptAt": iso(r.next_attempt_at),
+        # The URL the task holds (no query: a stream key), and how often it failed over.
+        "activeStreamURL": r.stream_key if r.state.holds_url else None,
+        "failovers": r.failovers,
         "internal": {
             "state": r.state.value,
             "changedAt": iso(r.changed_at),
@@ -80,6 +83,11 @@ def record_to_status(r: Record) -> dict[str, Any]:
             "retryStart": r.retry_start,
             "unconfirmedSince": iso(r.unconfirmed_since),
             "credentialsSecret": r.credentials_secret,
+            "urlIndex": r.url_index,
+            "urlFailures": [{"streamKey": m.key, "at": iso(m.at), "status": m.status}
+                            for m in r.url_failures],
+            "releasedKey": r.released_key,
+            "releasedAt": iso(r.released_at),
         },
     }
 
@@ -116,12 +124,31 @@ def record_from_status(status: Mapping[str, Any] | None) -> Record:
         retry_start=bool(inner.get("retryStart")),
         unconfirmed_since=parse_time(inner.get("unconfirmedSince")),
         credentials_secret=_str(inner.get("credentialsSecret")),
+        url_index=_int(inner.get("urlIndex")) or 0,
+        url_failures=_url_failures(inner.get("urlFailures")),
+        failovers=_int(status.get("failovers")) or 0,
+        released_key=_str(inner.get("releasedKey")),
+        released_at=parse_time(inner.get("releasedAt")),
     )
+
+
+def _url_failures(value: object) -> tuple[UrlFailure, ...]:
+    """The failure marks; absent (a record of an older operator) or junk: none."""
+    items = value if isinstance(value, list) else []
+    marks = []
+    for item in items:
+        if not isinstance(item, Mapping):
+            continue
+        key, at, code = _str(item.get("streamKey")), parse_time(item.get("at")), \
+            _int(item.get("status"))
+        if key is not None and at is not None and code is not None:
+            marks.append(UrlFailure(key, at, code))
+    return tuple(marks)
 
 
 #: The record's times that date the past; read back from status, none may lie ahead.
 _PAST_TIMES = ("started_at", "stopped_at", "last_polled_at", "changed_at",
-               "unconfirmed_since")
+               "unconfirmed_since", "released_at")
 
 
 def clamp_future(r: Record, now: datetime, *, horizon: float = 3600.0) -> Record:

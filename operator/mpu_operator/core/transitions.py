@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from mpu_operator.core import failover
 from mpu_operator.core import timing as t
 from mpu_operator.core.fingerprint import task_fingerprint
 from mpu_operator.core.model import (
@@ -16,6 +17,7 @@ from mpu_operator.core.model import (
     StopCause,
     TaskState,
     UpdateKind,
+    failed_status,
     live_status,
 )
 from mpu_operator.core.reasons import TASK_ID_IN_USE
@@ -27,17 +29,20 @@ _CONFIRMED = {"retry_start": False, "unconfirmed_since": None}
 
 
 def write_ahead(r: Record, task_id: str, incarnation: int, d: Desired,
-                now: datetime) -> Record:
-    """Recorded *before* StartMPUTask, so a crash mid-call leaves a TaskId to look for."""
+                now: datetime, *, url_index: int = 0, failed_over: bool = False) -> Record:
+    """Recorded *before* StartMPUTask, so a crash mid-call leaves a TaskId to look for.
+    ``url_index``: the URL it starts on (core/failover.py), held from now on."""
     restarted = r.state is TaskState.STOPPED and r.stop_cause in (StopCause.REMOTE,
                                                                    StopCause.VANISHED)
+    key = failover.key_at(d, url_index)
     return r.replace(
+        **failover.moved(r, key, url_index, failed_over),
         task_id=task_id, incarnation=incarnation, state=TaskState.STARTING,
         remote_status=None, started_at=None, stopped_at=None, changed_at=now,
         stop_cause=None, stop_requested=False,
         applied_immutable=d.immutable_fingerprint, applied_layout=d.layout_fingerprint,
         applied_task=_started_task(d),
-        stream_key=str(d.stream_key) if d.stream_key else None, app_id=d.app_id,
+        stream_key=key, app_id=d.app_id,
         restart_count=r.restart_count + (1 if restarted else 0),
         credentials_secret=d.credentials_secret,
         **_CLEAR_ERROR, **_CONFIRMED,
@@ -135,6 +140,8 @@ def _stopped(r: Record, now: datetime, timing: t.Timing, *, vanished: bool) -> R
     r = r.replace(**_CONFIRMED)
     if r.stop_requested:
         return r.replace(state=TaskState.STOPPED, stopped_at=now, **_CLEAR_ERROR)
+    if failed_status(r.remote_status):
+        r = r.replace(url_failures=failover.marked(r, now))
     ran = (now - r.started_at).total_seconds() if r.started_at else 0.0
     failures = 1 if ran >= timing.healthy_after else r.failures + 1
     return r.replace(
