@@ -157,3 +157,6 @@ def test_the_poll_budget_is_a_share_of_whole_calls_per_second() -> None:
     assert poll_interval(steady, at(0), timing, 300, 0.0) == pytest.approx(300 / 2.55)
     slow = Timing(steady_poll=5, api_qps=0.5, poll_budget_share=0.5, jitter=0)
     assert poll_interval(steady, at(0), slow, 10, 0.0) == pytest.approx(40)
+    # Between 1 and 2 calls/s the limiter lets one whole call a second through, not 1.5.
+    between = Timing(steady_poll=5, api_qps=1.5, poll_budget_share=0.5, jitter=0)
+    assert poll_interval(steady, at(0), between, 10, 0.0) == pytest.approx(20)
