@@ -22,6 +22,7 @@ from tests.operator.harness import (
     OperatorProcess,
     kubeconfig_for,
 )
+from tests.operator.kit import CallLog, emulator_calls
 from tests.support.cluster import Cluster
 from tests.support.plugin import E2E_KUBECONFIG
 
@@ -100,3 +101,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = outcome.get_result()
     if report.when == "call":
         item.rep_call_failed = report.failed  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def call_log() -> Iterator[CallLog]:
+    """Every call the emulators of this test receive, in order (tests/operator/kit.py)."""
+    with emulator_calls() as log:
+        yield log

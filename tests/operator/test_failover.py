@@ -8,7 +8,7 @@ its key and RequestId. What the service did is read off the emulator's task reco
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -24,7 +24,7 @@ from tests.operator.harness import (
     tasks_of,
     wait_phase,
 )
-from tests.operator.kit import CallLog, emulator_calls
+from tests.operator.kit import CallLog
 from tests.support.cluster import Cluster
 
 pytestmark = pytest.mark.integration
@@ -33,10 +33,6 @@ LEASE_SECONDS = 3
 ELECTION = {"MPU_LEADER_ELECTION": "true", "MPU_LEADER_ELECTION_LEASE_SECONDS": "3",
             "MPU_LEADER_ELECTION_RENEW_SECONDS": "2", "MPU_LEADER_ELECTION_RETRY_SECONDS": "1"}
 KEYS = {"key-a": ACCESS_SECRET, "key-b": ACCESS_SECRET}
-@pytest.fixture
-def call_log() -> Iterator[CallLog]:
-    with emulator_calls() as log:
-        yield log
 
 
 def lease(kube: Cluster, namespace: str) -> dict[str, Any]:

@@ -9,7 +9,7 @@ so the emulator never sees two tasks on one URL (0 URL-rule violations).
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -27,16 +27,12 @@ from tests.operator.harness import (
     url,
     wait_phase,
 )
-from tests.operator.kit import CallLog, emulator_calls
+from tests.operator.kit import CallLog
 from tests.support.cluster import Cluster
 
 pytestmark = pytest.mark.integration
 
 KEYS = {"key-0": ACCESS_SECRET, "key-1": ACCESS_SECRET}
-@pytest.fixture
-def call_log() -> Iterator[CallLog]:
-    with emulator_calls() as log:
-        yield log
 
 
 def _key(path: str) -> str:

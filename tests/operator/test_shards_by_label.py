@@ -10,7 +10,7 @@ arbitrated as by one operator (held, then the cooldown): 0 URL-rule violations.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -27,18 +27,13 @@ from tests.operator.harness import (
     url,
     wait_phase,
 )
-from tests.operator.kit import CallLog, emulator_calls
+from tests.operator.kit import CallLog
 from tests.support.cluster import Cluster
 
 pytestmark = pytest.mark.integration
 
 KEYS = {"key-a": ACCESS_SECRET, "key-b": ACCESS_SECRET}
 
-
-@pytest.fixture
-def call_log() -> Iterator[CallLog]:
-    with emulator_calls() as log:
-        yield log
 
 
 def _labelled(name: str, namespace: str, team: str, **spec: Any) -> dict[str, Any]:

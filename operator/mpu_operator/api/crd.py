@@ -6,9 +6,11 @@ GitOps; a test fails when the two differ, so the models stay the single source o
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
+from pydantic import BaseModel
 
 from mpu_operator.api.schema import structural_schema
 from mpu_operator.api.spec import MPUTaskSpec
@@ -41,38 +43,55 @@ PRINTER_COLUMNS: list[dict[str, str | int]] = [
 ]
 
 
-def open_api_schema() -> dict[str, Any]:
+@dataclass(frozen=True)
+class Kind:
+    """What differs between the operator's CRDs; :func:`crd_of` builds each the same way."""
+
+    kind: str
+    plural: str
+    singular: str
+    short_names: tuple[str, ...]
+    description: str
+    spec: type[BaseModel]
+    status: type[BaseModel]
+    printer_columns: list[dict[str, str | int]]
+
+    @property
+    def name(self) -> str:
+        return f"{self.plural}.{GROUP}"
+
+
+def object_schema(kind: Kind) -> dict[str, Any]:
     """The whole object's schema: apiVersion, kind, metadata, spec and status."""
     return {
-        "description": "An Alibaba Cloud RTC MPU bypass stream: mixes the users of an RTC "
-                       "channel into one picture and pushes it to an RTMP URL.",
+        "description": kind.description,
         "type": "object",
         "required": ["spec"],
         "properties": {
             "apiVersion": {"type": "string", "description": "Versioned schema of this "
                                                             "object: mpu-operator.io/v1alpha1."},
-            "kind": {"type": "string", "description": "MPUTask."},
+            "kind": {"type": "string", "description": f"{kind.kind}."},
             "metadata": {"type": "object"},
-            "spec": structural_schema(MPUTaskSpec),
-            "status": structural_schema(MPUTaskStatus),
+            "spec": structural_schema(kind.spec),
+            "status": structural_schema(kind.status),
         },
     }
 
 
-def build_crd() -> dict[str, Any]:
+def crd_of(kind: Kind) -> dict[str, Any]:
     """The CustomResourceDefinition as a dict, keys in a fixed order."""
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
-        "metadata": {"name": NAME},
+        "metadata": {"name": kind.name},
         "spec": {
             "group": GROUP,
             "names": {
-                "kind": KIND,
-                "listKind": f"{KIND}List",
-                "plural": PLURAL,
-                "singular": SINGULAR,
-                "shortNames": list(SHORT_NAMES),
+                "kind": kind.kind,
+                "listKind": f"{kind.kind}List",
+                "plural": kind.plural,
+                "singular": kind.singular,
+                "shortNames": list(kind.short_names),
             },
             "scope": "Namespaced",
             "versions": [{
@@ -80,11 +99,33 @@ def build_crd() -> dict[str, Any]:
                 "served": True,
                 "storage": True,
                 "subresources": {"status": {}},
-                "additionalPrinterColumns": PRINTER_COLUMNS,
-                "schema": {"openAPIV3Schema": open_api_schema()},
+                "additionalPrinterColumns": kind.printer_columns,
+                "schema": {"openAPIV3Schema": object_schema(kind)},
             }],
         },
     }
+
+
+def dump(crd: dict[str, Any], header: str) -> str:
+    """A CRD as YAML, byte-for-byte reproducible (no key sorting, no line folding)."""
+    body = yaml.dump(crd, Dumper=_Dumper, sort_keys=False, default_flow_style=False,
+                     allow_unicode=True, width=1_000_000)
+    return header + body
+
+
+MPUTASK = Kind(
+    KIND, PLURAL, SINGULAR, SHORT_NAMES,
+    "An Alibaba Cloud RTC MPU bypass stream: mixes the users of an RTC channel into one "
+    "picture and pushes it to an RTMP URL.",
+    MPUTaskSpec, MPUTaskStatus, PRINTER_COLUMNS)
+
+
+def open_api_schema() -> dict[str, Any]:
+    return object_schema(MPUTASK)
+
+
+def build_crd() -> dict[str, Any]:
+    return crd_of(MPUTASK)
 
 
 class _Dumper(yaml.SafeDumper):
@@ -95,10 +136,7 @@ class _Dumper(yaml.SafeDumper):
 
 
 def render_yaml() -> str:
-    """The CRD as YAML, byte-for-byte reproducible (no key sorting, no line folding)."""
-    body = yaml.dump(build_crd(), Dumper=_Dumper, sort_keys=False, default_flow_style=False,
-                     allow_unicode=True, width=1_000_000)
-    return HEADER + body
+    return dump(build_crd(), HEADER)
 
 
 def render_all() -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Iterable
 
 STREAM_URL_SCHEMES = ("rtmp", "rtmps")
 IMAGE_URL_SCHEMES = ("http", "https")
@@ -34,22 +35,7 @@ def stream_url_problem(value: str) -> str | None:
     ``user:password@`` and a ``#fragment`` are allowed: some ingest servers authenticate
     that way, the service judges them, and every output redacts them like the query.
     """
-    if not isinstance(value, str) or not value:
-        return "must not be empty"
-    if len(value) > MAX_STREAM_URL_LENGTH:
-        return f"must be at most {MAX_STREAM_URL_LENGTH} characters"
-    if not _URL_CHARACTERS.fullmatch(value):
-        return ("must be printable ASCII without spaces or control characters "
-                "(percent-encode anything else)")
-    scheme, sep, rest = value.partition("://")
-    if not sep or scheme.lower() not in STREAM_URL_SCHEMES:
-        return _URL_SHAPE
-    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
-    problem = _host_port_problem(authority.rpartition("@")[2], _URL_SHAPE)
-    if problem is not None:
-        return problem
-    path = re.split(r"[?#]", rest[len(authority):], maxsplit=1)[0]
-    return _URL_SHAPE if path.strip("/") == "" else None
+    return _url_problem(value, MAX_STREAM_URL_LENGTH, STREAM_URL_SCHEMES, _URL_SHAPE)
 
 
 _URL_CHARACTERS = re.compile(r"[\x21-\x7e]+")
@@ -58,6 +44,28 @@ _HOST_PORT = re.compile(r"(\[[^\]]*\]|[^:\[\]]*)(?::([^:]*))?")
 _DNS_LABEL = re.compile(r"[A-Za-z0-9_]([-A-Za-z0-9_]{0,61}[A-Za-z0-9_])?")
 _MAX_HOST_LENGTH = 253
 _MAX_PORT = 65535
+
+
+def _url_problem(value: str, max_length: int, schemes: Iterable[str],
+                 shape: str) -> str | None:
+    """The one URL check both kinds share: length, characters, scheme, host[:port] and a
+    non-empty path; ``shape`` says what the URL must look like."""
+    if not isinstance(value, str) or not value:
+        return "must not be empty"
+    if len(value) > max_length:
+        return f"must be at most {max_length} characters"
+    if not _URL_CHARACTERS.fullmatch(value):
+        return ("must be printable ASCII without spaces or control characters "
+                "(percent-encode anything else)")
+    scheme, sep, rest = value.partition("://")
+    if not sep or scheme.lower() not in schemes:
+        return shape
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    problem = _host_port_problem(authority.rpartition("@")[2], shape)
+    if problem is not None:
+        return problem
+    path = re.split(r"[?#]", rest[len(authority):], maxsplit=1)[0]
+    return shape if path.strip("/") == "" else None
 
 
 def _host_port_problem(authority: str, shape: str) -> str | None:
@@ -101,22 +109,7 @@ def image_url_problem(value: str) -> str | None:
     characters: a newline would split the service's request), a host like a push URL's
     and a path naming the file.
     """
-    if not isinstance(value, str) or not value:
-        return "must not be empty"
-    if len(value) > MAX_IMAGE_URL_LENGTH:
-        return f"must be at most {MAX_IMAGE_URL_LENGTH} characters"
-    if not _URL_CHARACTERS.fullmatch(value):
-        return ("must be printable ASCII without spaces or control characters "
-                "(percent-encode anything else)")
-    scheme, sep, rest = value.partition("://")
-    if not sep or scheme.lower() not in IMAGE_URL_SCHEMES:
-        return _IMAGE_URL_SHAPE
-    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
-    problem = _host_port_problem(authority.rpartition("@")[2], _IMAGE_URL_SHAPE)
-    if problem is not None:
-        return problem
-    path = re.split(r"[?#]", rest[len(authority):], maxsplit=1)[0]
-    return _IMAGE_URL_SHAPE if path.strip("/") == "" else None
+    return _url_problem(value, MAX_IMAGE_URL_LENGTH, IMAGE_URL_SCHEMES, _IMAGE_URL_SHAPE)
 
 
 _IMAGE_URL_SHAPE = "must be an http:// or https:// URL with a host and a path to the image"
