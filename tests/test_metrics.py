@@ -365,7 +365,7 @@ def test_an_unexpected_error_in_a_step_is_counted_and_retried() -> None:
 
     async def one_step() -> float | None:
         return await handlers._guarded_step(
-            ctx, rc.ObjectState(), broken_body, None, deleting=False,  # type: ignore[arg-type]
+            ctx, rc.ObjectState(), broken_body, deleting=False,  # type: ignore[arg-type]
             logger=logging.getLogger("tests.reconcile"))  # type: ignore[arg-type]
 
     assert asyncio.run(one_step()) == 5.0

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from mpu_operator.core import fingerprint
 from mpu_operator.core.decide import Situation, Start
+from mpu_operator.core.ledger import Ledger
 from mpu_operator.core.model import Desired, Owner, Record, TaskState
-from mpu_operator.core.rules import Free, Gate
+from mpu_operator.core.rules import Free, Gate, IdClaim, UrlUse
 from mpu_operator.rtc.params import LayoutParams, StartParams
 from mpu_operator.streamurl import stream_key
 
@@ -81,3 +83,16 @@ def live_record(d: Desired, **changes: Any) -> Record:
     """``running_record(d)`` of a task started by this release, with ``d``'s overlays."""
     assert d.task is not None
     return running_record(d, applied_task=fingerprint.task_fingerprint(d.task), **changes)
+
+
+def shows(ledger: Ledger, *uses: UrlUse, claims: Iterable[IdClaim] = (),
+          alive: Iterable[Owner] = ()) -> Ledger:
+    """Let ``ledger`` see what the cluster shows: each owner's uses and claim (as the index
+    handler tells it), and ``alive`` owners that show neither."""
+    by_owner: dict[Owner, list[UrlUse]] = {owner: [] for owner in alive}
+    for use in uses:
+        by_owner.setdefault(use.owner, []).append(use)
+    claimed = {claim.owner: claim for claim in claims}
+    for owner in by_owner.keys() | claimed.keys():
+        ledger.observe(owner, by_owner.get(owner, []), claimed.get(owner))
+    return ledger

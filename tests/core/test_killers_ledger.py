@@ -12,7 +12,7 @@ from mpu_operator.core.ledger import EPOCH, Ledger, held_use, owner_of, uses_of
 from mpu_operator.core.model import Record, TaskState
 from mpu_operator.core.rules import CoolingDown, Free, InUse, UrlUse
 
-from .fixtures import at
+from .fixtures import at, shows
 
 KEY = "rtmp://push.example.com/live/show"
 TEN = timedelta(seconds=10)
@@ -134,26 +134,27 @@ def test_no_url_held_without_a_key_or_a_task(record: Record) -> None:
 def test_my_own_claim_does_not_block_me_in_the_ledger() -> None:
     ledger = Ledger(LONG_AGO, TEN)
     ledger.record(NEW, [UrlUse(NEW, KEY, "app", active=True)])
-    assert ledger.gate(NEW, KEY, [], at(0)) == Free()
-    assert ledger.gate(OLD, KEY, [], at(0)) == InUse(NEW)
+    assert ledger.gate(NEW, KEY, at(0)) == Free()
+    assert ledger.gate(OLD, KEY, at(0)) == InUse(NEW)
 
 
 def test_the_index_counts_for_objects_the_ledger_has_no_word_on() -> None:
     ledger = Ledger(LONG_AGO, TEN)
     ledger.record(NEW, [])
-    indexed = [UrlUse(OLD, KEY, "app", active=True), UrlUse(NEW, KEY, "app", active=True)]
-    assert ledger.uses(indexed) == [UrlUse(OLD, KEY, "app", active=True)]
-    assert ledger.gate(NEW, KEY, indexed, at(0)) == InUse(OLD)
+    shows(ledger, UrlUse(OLD, KEY, "app", active=True), UrlUse(NEW, KEY, "app", active=True))
+    assert ledger.uses() == [UrlUse(OLD, KEY, "app", active=True)]
+    assert ledger.gate(NEW, KEY, at(0)) == InUse(OLD)
+    assert ledger.active_count() == 1
 
 
 def test_the_quota_counts_ledger_and_index_but_not_me() -> None:
     ledger = Ledger(LONG_AGO, TEN)
     ledger.record(NEW, [UrlUse(NEW, KEY + "/1", "app", active=True)])
-    indexed = [UrlUse(OLD, KEY, "app", active=True)]
-    assert ledger.quota_ok(NEW, "app", indexed, 2)
-    assert not ledger.quota_ok(NEW, "app", indexed, 1)
-    assert not ledger.quota_ok(OLD, "app", indexed, 1)  # NEW's claim counts against OLD
-    assert ledger.quota_ok(OLD, "other", indexed, 1)
+    shows(ledger, UrlUse(OLD, KEY, "app", active=True))
+    assert ledger.quota_ok(NEW, "app", 2)
+    assert not ledger.quota_ok(NEW, "app", 1)
+    assert not ledger.quota_ok(OLD, "app", 1)  # NEW's claim counts against OLD
+    assert ledger.quota_ok(OLD, "other", 1)
 
 
 def test_prune_forgets_deleted_objects_once_cooled_and_keeps_the_living() -> None:
@@ -162,8 +163,9 @@ def test_prune_forgets_deleted_objects_once_cooled_and_keeps_the_living() -> Non
     alive = UrlUse(NEW, KEY + "/b", "app", active=False, released_at=at(-100))
     ledger.record(OLD, [gone_cooled])
     ledger.record(NEW, [alive])
-    ledger.prune(alive={NEW}, now=at(0))
-    assert ledger.uses([]) == [alive]
+    shows(ledger, alive=[NEW])
+    ledger.prune(now=at(0))
+    assert ledger.uses() == [alive]
 
 
 def test_prune_keeps_a_deleted_objects_live_or_cooling_url() -> None:
@@ -172,16 +174,16 @@ def test_prune_keeps_a_deleted_objects_live_or_cooling_url() -> None:
     cooling = UrlUse(NEW, KEY + "/b", "app", active=False, released_at=at(-10))  # exactly 10 s
     ledger.record(OLD, [live])
     ledger.record(NEW, [cooling])
-    ledger.prune(alive=set(), now=at(0))
-    assert ledger.uses([]) == [live, cooling]
-    assert ledger.gate(NEW, KEY + "/b", [], at(-1)) == CoolingDown(at(0))
+    ledger.prune(now=at(0))
+    assert ledger.uses() == [live, cooling]
+    assert ledger.gate(NEW, KEY + "/b", at(-1)) == CoolingDown(at(0))
 
 
 def test_prune_forgets_a_deleted_object_that_never_held_anything() -> None:
     ledger = Ledger(LONG_AGO, TEN)
     ledger.record(OLD, [UrlUse(OLD, KEY, "app", active=False, contending=True)])
-    ledger.prune(alive=set(), now=at(0))
-    assert ledger.uses([]) == []
+    ledger.prune(now=at(0))
+    assert ledger.uses() == []
 
 
 def test_listeners_wake_only_when_something_is_freed() -> None:

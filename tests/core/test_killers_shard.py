@@ -27,7 +27,7 @@ from mpu_operator.core.shard import (
     shard_of_key,
 )
 
-from .fixtures import at, situation
+from .fixtures import at, shows, situation
 
 TEN = timedelta(seconds=10)
 MINE_3 = "rtmp://push.example.com/live/3"  # shard 0 of 2
@@ -73,10 +73,10 @@ def test_a_shards_quota_slice_does_not_count_the_asking_objects_own_task() -> No
     task on its own URL (a restart): there is room, as without shards."""
     ledger = Ledger(at(-3600), TEN, shard=Shard(0, 2))
     me = owner_of(_body("me"))
-    mine = [UrlUse(me, MINE_3, "app", active=True)]
-    assert ledger.quota_ok(me, "app", mine, 2) is True
-    other = [UrlUse(owner_of(_body("other")), MINE_4, "app", active=True)]
-    assert ledger.quota_ok(me, "app", mine + other, 2) is False
+    shows(ledger, UrlUse(me, MINE_3, "app", active=True))
+    assert ledger.quota_ok(me, "app", 2) is True
+    shows(ledger, UrlUse(owner_of(_body("other")), MINE_4, "app", active=True))
+    assert ledger.quota_ok(me, "app", 2) is False
 
 
 # --- i/k refused with the exact rule ----------------------------------------------------
@@ -157,7 +157,8 @@ def test_the_selector_wait_is_whole() -> None:
     theirs = owner_of(_body("theirs"))
     use = UrlUse(theirs, MINE_3, "app", active=True)
     ledger.note_foreign(theirs, [use])
-    gate = ledger.gate(owner_of(_body("me")), MINE_3, [use], at(0))
+    shows(ledger, use)
+    gate = ledger.gate(owner_of(_body("me")), MINE_3, at(0))
     action = decide(situation(Record(), gate=gate))
     assert action == Wait(Phase.PENDING, "StreamURLInOtherShard",
                           "the stream URL is also used by an MPUTask of another operator "

@@ -9,7 +9,7 @@ from mpu_operator.core.model import Owner, Record, TaskState
 from mpu_operator.core.rules import CoolingDown, Free, InUse, Queued, UrlUse, quota_free, url_gate
 from mpu_operator.core.status import record_to_status
 
-from .fixtures import at
+from .fixtures import at, shows
 
 KEY = "rtmp://push.example.com/live/show"
 OLD = Owner(at(-100), "a", "old")
@@ -72,9 +72,18 @@ def test_same_age_is_decided_by_namespace_then_name() -> None:
 def test_quota_counts_other_live_tasks_of_the_same_app() -> None:
     uses = [UrlUse(Owner(at(-i), "n", f"t{i}"), f"{KEY}{i}", "app", active=True)
             for i in range(3)]
-    assert quota_free(NEW, "app", uses, 4)
-    assert not quota_free(NEW, "app", uses, 3)
-    assert quota_free(NEW, "other-app", uses, 3)
+    holders = {u.owner for u in uses}
+    assert quota_free(NEW, holders, 4)
+    assert not quota_free(NEW, holders, 3)
+    assert quota_free(NEW, set(), 1)
+    assert not quota_free(NEW, set(), 0)
+
+
+def test_quota_does_not_count_the_asking_objects_own_task() -> None:
+    holders = {NEW, OLD}
+    assert quota_free(NEW, holders, 2)
+    assert not quota_free(TWIN, holders, 2)
+    assert not quota_free(NEW, holders, 1)
 
 
 def _body(owner: Owner, record: Record | None = None, *, spec_extra=None, phase=None,
@@ -115,18 +124,18 @@ def test_a_stopped_record_without_a_date_is_released_at_the_operator_start() -> 
 
 def test_ledger_claims_override_the_stale_index() -> None:
     ledger = Ledger(LONG_AGO, TEN)
-    indexed = uses_of(_body(OLD), LONG_AGO)  # the index still shows OLD as fresh
+    shows(ledger, *uses_of(_body(OLD), LONG_AGO))  # the index still shows OLD as fresh
     ledger.record(OLD, [UrlUse(OLD, KEY, "app", active=True)])
-    assert ledger.gate(NEW, KEY, indexed, at(0)) == InUse(OLD)
+    assert ledger.gate(NEW, KEY, at(0)) == InUse(OLD)
 
 
 def test_ledger_remembers_a_deleted_holders_release_until_it_cools() -> None:
     ledger = Ledger(LONG_AGO, TEN)
     ledger.record(OLD, [UrlUse(OLD, KEY, "app", active=False, released_at=at(0))])
-    ledger.prune(alive=set(), now=at(5))
-    assert ledger.gate(NEW, KEY, [], at(5)) == CoolingDown(at(10))
-    ledger.prune(alive=set(), now=at(11))
-    assert ledger.gate(NEW, KEY, [], at(11)) == Free()
+    ledger.prune(now=at(5))
+    assert ledger.gate(NEW, KEY, at(5)) == CoolingDown(at(10))
+    ledger.prune(now=at(11))
+    assert ledger.gate(NEW, KEY, at(11)) == Free()
 
 
 def test_ledger_wakes_listeners_when_a_url_is_released() -> None:

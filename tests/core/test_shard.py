@@ -25,7 +25,7 @@ from mpu_operator.core.shard import (
     shard_of_key,
 )
 
-from .fixtures import at
+from .fixtures import at, shows
 
 TEN = timedelta(seconds=10)
 
@@ -122,11 +122,11 @@ def test_a_shard_starts_only_on_its_own_urls() -> None:
     mine, theirs = key_in(0, 2), key_in(1, 2)
     ledger = Ledger(at(-3600), TEN, shard=Shard(0, 2))
     me = owner_of(body("me"))
-    assert ledger.gate(me, mine, [], at(0)) == Free()
-    assert ledger.gate(me, theirs, [], at(0)) == OtherShard(1)
+    assert ledger.gate(me, mine, at(0)) == Free()
+    assert ledger.gate(me, theirs, at(0)) == OtherShard(1)
     holder = owner_of(body("holder"))
-    assert ledger.gate(me, mine, [UrlUse(holder, mine, "app", active=True)], at(0)) == \
-        InUse(holder)
+    shows(ledger, UrlUse(holder, mine, "app", active=True))
+    assert ledger.gate(me, mine, at(0)) == InUse(holder)
 
 
 def test_a_sharded_quota_counts_only_its_own_urls_against_its_slice() -> None:
@@ -134,14 +134,19 @@ def test_a_sharded_quota_counts_only_its_own_urls_against_its_slice() -> None:
     me = owner_of(body("me"))
     others = [UrlUse(owner_of(body(f"o{n}")), key_in(1, 2, f"rtmp://h/{n}/"), "app",
                      active=True) for n in range(5)]
-    assert ledger.quota_ok(me, "app", others, 4)  # shard 1's tasks count in shard 1
+    shows(ledger, *others)
+    assert ledger.quota_ok(me, "app", 4)  # shard 1's tasks count in shard 1
     own = [UrlUse(owner_of(body(f"m{n}")), key_in(0, 2, f"rtmp://h/{n}/"), "app",
                   active=True) for n in range(2)]
-    assert not ledger.quota_ok(me, "app", own, 4)  # slice 2 of 4: full
-    assert ledger.quota_ok(me, "app", own[:1], 4)
-    assert ledger.quota_ok(me, "other", own, 4)
-    unsharded = Ledger(at(-3600), TEN)
-    assert not unsharded.quota_ok(me, "app", others, 4)
+    shows(ledger, own[0])
+    assert ledger.quota_ok(me, "app", 4)
+    shows(ledger, own[1])
+    assert not ledger.quota_ok(me, "app", 4)  # slice 2 of 4: full
+    assert ledger.quota_ok(me, "other", 4)
+    ledger.unobserve(own[0].owner)
+    assert ledger.quota_ok(me, "app", 4)
+    unsharded = shows(Ledger(at(-3600), TEN), *others)
+    assert not unsharded.quota_ok(me, "app", 4)
 
 
 # -- shards by label (MPU_SHARD_SELECTOR) ---------------------------------------------------
@@ -190,10 +195,16 @@ def test_a_url_another_shard_uses_is_never_started_by_label() -> None:
     for use in (UrlUse(theirs, URL_KEY, "app", active=True),
                 UrlUse(theirs, URL_KEY, "app", active=False, contending=True)):
         _foreign(ledger, "theirs", use)
-        gate = ledger.gate(me, URL_KEY, [use], at(0))
+        shows(ledger, use)
+        gate = ledger.gate(me, URL_KEY, at(0))
         assert gate == OtherShard(None)
         assert "must carry the same shard label" in gate.message
-    assert ledger.gate(me, "rtmp://push.example.com/live/other", [use], at(0)) == Free()
+    assert ledger.gate(me, "rtmp://push.example.com/live/other", at(0)) == Free()
+    _foreign(ledger, "theirs", UrlUse(theirs, URL_KEY, "app", active=False))
+    shows(ledger, UrlUse(theirs, URL_KEY, "app", active=False))
+    assert ledger.gate(me, URL_KEY, at(0)) == Free()  # neither live nor waiting
+    shows(ledger, UrlUse(me, URL_KEY, "app", active=True))
+    assert ledger.gate(me, URL_KEY, at(0)) == Free()  # its own use is not another shard's
 
 
 def test_a_url_only_this_shard_uses_is_arbitrated_as_by_one_operator() -> None:
@@ -201,10 +212,11 @@ def test_a_url_only_this_shard_uses_is_arbitrated_as_by_one_operator() -> None:
     me = Owner(at(-60), "ns", "me")
     holder, older = Owner(at(-600), "ns", "holder"), Owner(at(-120), "ns", "older")
     ledger.note_foreign(holder, None)  # relabelled to this shard: ours again
-    assert ledger.gate(me, URL_KEY, [UrlUse(holder, URL_KEY, "app", active=True)],
-                       at(0)) == InUse(holder)
-    waiting = UrlUse(older, URL_KEY, "app", active=False, contending=True)
-    assert ledger.gate(me, URL_KEY, [waiting], at(0)) == Queued(older)
+    shows(ledger, UrlUse(holder, URL_KEY, "app", active=True))
+    assert ledger.gate(me, URL_KEY, at(0)) == InUse(holder)
+    ledger.unobserve(holder)
+    shows(ledger, UrlUse(older, URL_KEY, "app", active=False, contending=True))
+    assert ledger.gate(me, URL_KEY, at(0)) == Queued(older)
 
 
 def test_a_gone_foreign_objects_stop_still_cools_the_url_down() -> None:
@@ -215,11 +227,13 @@ def test_a_gone_foreign_objects_stop_still_cools_the_url_down() -> None:
     stopped = UrlUse(owner_of(body("theirs")), URL_KEY, "app", active=False,
                      released_at=at(-2))
     _foreign(ledger, "theirs", stopped)
-    ledger.prune({me}, at(0))  # deleted: kept, still cooling down
-    assert ledger.gate(me, URL_KEY, [], at(0)) == CoolingDown(at(8))
-    ledger.prune({me}, at(9))
-    assert ledger.gate(me, URL_KEY, [], at(9)) == Free()
-    assert ledger.uses([]) == []  # cooled down: forgotten, memory does not grow
+    shows(ledger, stopped, alive=[me])
+    ledger.unobserve(stopped.owner)  # deleted: kept, still cooling down
+    ledger.prune(at(0))
+    assert ledger.gate(me, URL_KEY, at(0)) == CoolingDown(at(8))
+    ledger.prune(at(9))
+    assert ledger.gate(me, URL_KEY, at(9)) == Free()
+    assert ledger.uses() == []  # cooled down: forgotten, memory does not grow
 
 
 def test_an_object_relabelled_to_another_shard_leaves_this_ones_memory() -> None:
@@ -228,12 +242,13 @@ def test_an_object_relabelled_to_another_shard_leaves_this_ones_memory() -> None
     ledger.record(moved, [UrlUse(moved, URL_KEY, "app", active=True)])
     stopped = UrlUse(moved, URL_KEY, "app", active=False, released_at=at(-60))
     ledger.note_foreign(moved, [stopped])
-    assert ledger.uses([stopped]) == [stopped]  # its new shard's word, not our old one
+    shows(ledger, stopped)
+    assert ledger.uses() == [stopped]  # its new shard's word, not our old one
     ledger.record(moved, [UrlUse(moved, URL_KEY, "app", active=True)])  # a step in flight
-    assert ledger.uses([stopped]) == [stopped]
+    assert ledger.uses() == [stopped]
     ledger.note_foreign(moved, None)  # labelled back: ours again
     ledger.record(moved, [UrlUse(moved, URL_KEY, "app", active=True)])
-    assert [u.active for u in ledger.uses([stopped])] == [True]
+    assert [u.active for u in ledger.uses()] == [True]
 
 
 def test_a_label_shards_quota_counts_the_objects_it_drives() -> None:
@@ -243,11 +258,16 @@ def test_a_label_shards_quota_counts_the_objects_it_drives() -> None:
               for n in range(5)]
     for use in theirs:
         ledger.note_foreign(use.owner, [use])
-    assert ledger.quota_ok(me, "app", theirs, 4)  # another shard's, in its own slice
+    shows(ledger, *theirs)
+    assert ledger.quota_ok(me, "app", 4)  # another shard's, in its own slice
     own = [UrlUse(owner_of(body(f"m{n}")), f"{URL_KEY}m{n}", "app", active=True)
            for n in range(2)]
-    assert not ledger.quota_ok(me, "app", own + theirs, 4)  # slice 2 of 4: full
-    assert ledger.quota_ok(me, "app", own[:1] + theirs, 4)
+    shows(ledger, own[0])
+    assert ledger.quota_ok(me, "app", 4)
+    shows(ledger, own[1])
+    assert not ledger.quota_ok(me, "app", 4)  # slice 2 of 4: full
+    ledger.note_foreign(own[1].owner, [own[1]])  # relabelled away: its shard counts it
+    assert ledger.quota_ok(me, "app", 4)
 
 
 def test_a_shard_spreads_its_polls_over_its_own_tasks_only() -> None:
@@ -259,10 +279,14 @@ def test_a_shard_spreads_its_polls_over_its_own_tasks_only() -> None:
                     active=True) for n in range(3)]
     idle = [UrlUse(owner_of(body("idle")), key_in(0, 2, "rtmp://h/i/"), "app", active=False)]
     uses = own + other + idle
-    assert Ledger(at(-3600), TEN).active_count(uses) == 5
-    assert Ledger(at(-3600), TEN, shard=Shard(0, 2)).active_count(uses) == 2
-    assert Ledger(at(-3600), TEN, shard=Shard(1, 2)).active_count(uses) == 3
+    assert shows(Ledger(at(-3600), TEN), *uses).active_count() == 5
+    assert shows(Ledger(at(-3600), TEN, shard=Shard(0, 2)), *uses).active_count() == 2
+    assert shows(Ledger(at(-3600), TEN, shard=Shard(1, 2)), *uses).active_count() == 3
     labelled = Ledger(at(-3600), TEN, shard=by_label())
     for use in other:
         labelled.note_foreign(use.owner, [use])
-    assert labelled.active_count(uses) == 2
+    assert shows(labelled, *uses).active_count() == 2
+    labelled.note_foreign(other[0].owner, None)  # relabelled to this shard
+    assert labelled.active_count() == 3
+    labelled.unobserve(own[0].owner)
+    assert labelled.active_count() == 2

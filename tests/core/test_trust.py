@@ -28,7 +28,7 @@ from mpu_operator.core.status import clamp_future, record_from_status, record_to
 from mpu_operator.core.timing import Timing
 from mpu_operator.rtc.codes import ErrorKind
 
-from .fixtures import ME, at, desired, running_record, situation, start_call
+from .fixtures import ME, at, desired, running_record, shows, situation, start_call
 
 TIMING = Timing()
 OLDER = Owner(at(-7200), "tenant-a", "show", "uid-a")
@@ -98,10 +98,14 @@ def test_the_ledger_forgets_the_claims_of_deleted_objects_and_prefers_its_own() 
     ledger = Ledger(at(-3600), timedelta(seconds=10))
     ledger.claim(claim(OLDER, current="X"))
     stale = claim(OLDER)  # the index has not seen the start yet
-    assert ledger.claims([stale]) == [claim(OLDER, current="X")]
-    assert ledger.task_id_taken(claim(YOUNGER, base="Y"), "X", [stale])
-    ledger.prune({YOUNGER}, at(0))
-    assert not ledger.task_id_taken(claim(YOUNGER, base="Y"), "X", [])
+    shows(ledger, claims=[stale, claim(YOUNGER, base="Y")])
+    assert set(ledger.claims()) == {claim(OLDER, current="X"), claim(YOUNGER, base="Y")}
+    assert ledger.task_id_taken(claim(YOUNGER, base="Y"), "X")
+    ledger.unobserve(OLDER)
+    assert ledger.task_id_taken(claim(YOUNGER, base="Y"), "X")  # until pruned
+    ledger.prune(at(0))
+    assert not ledger.task_id_taken(claim(YOUNGER, base="Y"), "X")
+    assert ledger.claims() == [claim(YOUNGER, base="Y")]
 
 
 # --- what a taken TaskId does to decisions ------------------------------------------------
@@ -309,8 +313,8 @@ def test_deletion_releases_an_unconfirmed_start_so_its_url_cools_down_and_frees(
     use = held_use(ME, gone, "app", at(-3600))
     assert use is not None and not use.active and use.released_at == at(30)
     ledger.record(ME, [use])
-    ledger.prune(set(), at(41))
-    assert ledger.uses([]) == []
+    ledger.prune(at(41))
+    assert ledger.uses() == []
     untouched = Record()
     assert tr.released(untouched, at(30)) is untouched
     stopped = running_record(state=TaskState.STOPPED, stopped_at=at(-5))

@@ -113,21 +113,25 @@ def _driver(body: kopf.Body, shard: Shard) -> str:
 
 
 @kopf.index(GROUP, VERSION, PLURAL, registry=registry)
-def mpu_uses(body: kopf.Body, memo: Any = None, **_: Any) -> dict[str, Any]:
-    """Every MPUTask's URL use and TaskId claim as the cluster shows it (ready before any
-    daemon runs, so a restarted operator knows every holder before it acts)."""
+def mpu_uses(body: kopf.Body, memo: Any = None, **_: Any) -> None:
+    """Tell the ledger every MPUTask's URL uses and TaskId claim as the cluster shows it.
+
+    An index handler, because kopf runs these for every object listed before any daemon
+    runs: a restarted operator knows every holder before it acts. Nothing is stored in
+    kopf's index; the ledger keeps it indexed by URL, app and TaskId instead."""
+    ledger = _ctx(memo).ledger
+    owner = owner_of(body)
     uses = uses_of(body, _started_at, datetime.now(UTC))
     if _shard is not None and _shard.selector is not None:  # whose uses are another shard's
-        ctx = getattr(memo, "mpu_context", None)
-        if isinstance(ctx, rc.Context):
-            ctx.ledger.note_foreign(owner_of(body), None if _mine(body) else uses)
-    return {"uses": tuple(uses), "ids": claim_of(body)}
+        ledger.note_foreign(owner, None if _mine(body) else uses)
+    ledger.observe(owner, uses, claim_of(body))
 
 
 @kopf.on.event(GROUP, VERSION, PLURAL, registry=registry)
 def wake(body: kopf.Body, memo: kopf.Memo, type: str | None = None, **_: Any) -> None:
     """Any change is a hint: wake the object's daemon to look again now."""
     if type == "DELETED":
+        _ctx(memo).ledger.unobserve(owner_of(body))
         _forget(memo, body)
     rc.note_event(_obj(memo), body)
 
@@ -146,8 +150,8 @@ def _forget(memo: Any, body: kopf.Body) -> None:
              when=lambda body, **kw: not body.get("metadata", {}).get("deletionTimestamp")
              and _mine(body))
 async def reconcile(body: kopf.Body, memo: kopf.Memo, stopped: kopf.DaemonStopped,
-                    logger: kopf.Logger, mpu_uses: kopf.Index[str, Any] | None = None,
-                    mpu_layouts: kopf.Index[Any, Any] | None = None, **_: Any) -> None:
+                    logger: kopf.Logger, mpu_layouts: kopf.Index[Any, Any] | None = None,
+                    **_: Any) -> None:
     """Drive one MPUTask for as long as it lives (deletion is ``finalize``'s job), or, when
     sharded, for as long as it is this shard's (kopf stops the daemon when ``_mine`` turns
     false, and starts it in the shard it moved to)."""
@@ -161,7 +165,7 @@ async def reconcile(body: kopf.Body, memo: kopf.Memo, stopped: kopf.DaemonStoppe
     try:
         while not stopped:
             obj.wake.clear()
-            delay = await _guarded_step(ctx, obj, body, mpu_uses, deleting=False,
+            delay = await _guarded_step(ctx, obj, body, deleting=False,
                                         logger=logger, layouts=mpu_layouts)
             if delay is None:
                 delay = 3600.0
@@ -178,11 +182,11 @@ def _key(body: kopf.Body) -> tuple[str, str]:
 
 
 async def _guarded_step(ctx: rc.Context, obj: rc.ObjectState, body: kopf.Body,
-                        index: Any, *, deleting: bool, logger: kopf.Logger,
+                        *, deleting: bool, logger: kopf.Logger,
                         layouts: Any = None) -> float | None:
     """One step; an unexpected error is logged and retried, never allowed to kill the loop."""
     try:
-        action = await rc.step(ctx, obj, lambda: _inputs(body, index, deleting, layouts))
+        action = await rc.step(ctx, obj, lambda: _inputs(body, deleting, layouts))
     except Exception as exc:
         ctx.metrics.reconcile_error()
         logger.error("reconciliation step failed: %s: %s", type(exc).__name__, exc)
@@ -202,12 +206,11 @@ def _delay(until: datetime, now: datetime) -> float:
     return min(LONGEST_SLEEP, max(0.0, (until - now).total_seconds()))
 
 
-def _inputs(body: kopf.Body, index: Any, deleting: bool, layouts: Any = None) -> rc.Inputs:
+def _inputs(body: kopf.Body, deleting: bool, layouts: Any = None) -> rc.Inputs:
     raw = dict(body)
     meta = raw.get("metadata") or {}
     return rc.Inputs(body=raw, owner=owner_of(raw), generation=int(meta.get("generation") or 0),
-                     deleting=deleting, indexed=rc.indexed_uses(index),
-                     claims=rc.indexed_claims(index),
+                     deleting=deleting,
                      layouts=_layouts.known_for(layouts, raw))
 
 
@@ -221,8 +224,7 @@ async def _sleep(wake: asyncio.Event, stopped: kopf.DaemonStopped, delay: float)
 
 
 @kopf.on.delete(GROUP, VERSION, PLURAL, registry=registry, retries=None)
-async def finalize(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger,
-                   mpu_uses: kopf.Index[str, Any] | None = None, **_: Any) -> None:
+async def finalize(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> None:
     """Stop the task (per deletionPolicy) before kopf removes the finalizer.
 
     Registered for every object even when sharded: a shard with no handler for an object
@@ -233,7 +235,7 @@ async def finalize(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger,
         assert _shard is not None
         raise kopf.TemporaryError(_driver(body, _shard), delay=5.0)
     obj = _obj(memo)
-    action = await rc.step(ctx, obj, lambda: _inputs(body, mpu_uses, deleting=True))
+    action = await rc.step(ctx, obj, lambda: _inputs(body, deleting=True))
     if isinstance(action, d.Finish):
         # Out of the phase gauge now; its log lines keep their TaskId until DELETED.
         meta = body.get("metadata") or {}

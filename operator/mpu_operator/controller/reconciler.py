@@ -27,7 +27,7 @@ from mpu_operator.core import failover, reasons
 from mpu_operator.core import transitions as tr
 from mpu_operator.core.ledger import EPOCH, Ledger, claim_for, held_uses
 from mpu_operator.core.model import Desired, Owner, Record, TaskState, UpdateKind
-from mpu_operator.core.rules import Free, Gate, IdClaim, UrlUse
+from mpu_operator.core.rules import Free, Gate, UrlUse
 from mpu_operator.core.status import View, clamp_future, record_from_status, render
 from mpu_operator.core.timing import (
     is_confirming,
@@ -82,27 +82,8 @@ class Inputs:
     owner: Owner
     generation: int
     deleting: bool
-    indexed: list[UrlUse]
-    claims: list[IdClaim] = field(default_factory=list)
     #: The MPULayouts its layoutRefs name, by (namespace, name) (controller/layouts.py).
     layouts: Mapping[tuple[str, str], Any] = field(default_factory=dict)
-
-
-def indexed_uses(index: Any) -> list[UrlUse]:
-    """Flatten the kopf index ``{"uses": Store[tuple[UrlUse, ...]]}``."""
-    try:
-        store = index.get("uses", [])
-    except AttributeError:
-        return []
-    return [use for uses in store for use in uses]
-
-
-def indexed_claims(index: Any) -> list[IdClaim]:
-    """The kopf index's ``{"ids": Store[IdClaim]}``: every object's TaskId claim."""
-    try:
-        return list(index.get("ids", []))
-    except AttributeError:
-        return []
 
 
 def note_event(obj: ObjectState, body: Mapping[str, Any]) -> None:
@@ -219,23 +200,22 @@ def _situation(ctx: Context, record: Record, inputs: Inputs, desired: Desired | 
     timing = ctx.config.timing
     gate: Gate = Free()
     quota_ok = True
-    alive = {u.owner for u in inputs.indexed} | {c.owner for c in inputs.claims}
-    ctx.ledger.prune(alive, now)
+    ctx.ledger.prune(now)
     meta = inputs.body.get("metadata") or {}
     claim = claim_for(inputs.owner, spec_raw if isinstance(spec_raw, Mapping) else {},
                       meta, record)
     ctx.ledger.claim(claim)
     acting = d.acting_task_id(record, desired)
-    taken = acting is not None and ctx.ledger.task_id_taken(claim, acting, inputs.claims)
+    taken = acting is not None and ctx.ledger.task_id_taken(claim, acting)
     backup_gates: tuple[Gate, ...] = ()
     if desired is not None and desired.stream_key is not None:
-        gate = ctx.ledger.gate(inputs.owner, str(desired.stream_key), inputs.indexed, now)
-        quota_ok = ctx.ledger.quota_ok(inputs.owner, desired.app_id, inputs.indexed,
+        gate = ctx.ledger.gate(inputs.owner, str(desired.stream_key), now)
+        quota_ok = ctx.ledger.quota_ok(inputs.owner, desired.app_id,
                                        ctx.config.max_tasks_per_app)
     if desired is not None:
-        backup_gates = tuple(ctx.ledger.gate(inputs.owner, key, inputs.indexed, now)
+        backup_gates = tuple(ctx.ledger.gate(inputs.owner, key, now)
                              for key in failover.keys(desired)[1:])
-    active = ctx.ledger.active_count(inputs.indexed)
+    active = ctx.ledger.active_count()
     jitter = stable_jitter(record)
     interval = failover.poll_interval(
         poll_interval(record, now, timing, active, jitter), record, desired,

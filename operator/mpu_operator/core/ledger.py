@@ -120,105 +120,155 @@ def _wanted_key(spec: Mapping[str, Any], status: Mapping[str, Any]) -> str | Non
 
 
 class Ledger:
-    """The arbitration's memory in this process. Not thread-safe: used from the event loop,
-    and a claim is made in the same synchronous step as the decision that needs it."""
+    """The arbitration's memory in this process, kept indexed by URL, app and TaskId.
+
+    Three voices speak about each MPUTask: the cluster (``observe``, from the kopf index
+    handler on every event, until ``unobserve`` on DELETED), this process, whose word is
+    fresher than any watch event (``record``, ``claim``), and, sharded by label, the shard
+    that drives it (``note_foreign``). The uses in effect are this process's word, else the
+    cluster's, else the other shard's; they are indexed as they change, so a decision costs
+    in proportion to the objects that share its URL, quota or TaskId, not to the thousand
+    in the cluster (a merged list rebuilt per decision made a start-up of N objects cost
+    N² and left the operator CPU-bound). This process's word outlives a deleted object
+    until its URL has cooled down, which the cluster's (that forgets deleted objects)
+    cannot do.
+
+    Not thread-safe: used from the event loop, and a claim is made in the same synchronous
+    step as the decision that needs it.
+    """
 
     def __init__(self, started_at: datetime, cooldown: timedelta,
                  shard: Shard | None = None) -> None:
         self.started_at = started_at
         self.cooldown = cooldown
         self.shard = shard  # None: the only operator, arbiter of every URL
-        self._local: dict[Owner, list[UrlUse]] = {}
+        self._seen: dict[Owner, tuple[UrlUse, ...]] = {}
+        self._seen_claims: dict[Owner, IdClaim] = {}
+        self._local: dict[Owner, tuple[UrlUse, ...]] = {}
         #: Shards by label: the latest uses of the objects other shards drive, kept after
-        #: such an object is gone until its URL has cooled down (the index forgets it).
-        self._foreign: dict[Owner, list[UrlUse]] = {}
+        #: such an object is gone until its URL has cooled down.
+        self._foreign: dict[Owner, tuple[UrlUse, ...]] = {}
         self._claims: dict[Owner, IdClaim] = {}
+        #: Owners this process has a word on that the cluster does not show: prune's work.
+        self._unseen: set[Owner] = set()
+        self._in_effect: dict[Owner, tuple[UrlUse, ...]] = {}
+        self._by_key: dict[str, dict[Owner, tuple[UrlUse, ...]]] = {}
+        self._counted: dict[Owner, tuple[int, frozenset[str]]] = {}
+        self._holders: dict[str, set[Owner]] = {}  # app -> owners of counted live tasks
+        self._active = 0  # counted live tasks
+        self._claim_in_effect: dict[Owner, IdClaim] = {}
+        self._naming: dict[tuple[str, str], set[Owner]] = {}  # (app, TaskId) -> claimants
         self._listeners: list[Callable[[], None]] = []
 
-    def uses(self, indexed: Iterable[UrlUse]) -> list[UrlUse]:
-        mine = [u for uses in self._local.values() for u in uses]
-        seen = [u for u in indexed if u.owner not in self._local]
-        if not self._foreign:
-            return mine + seen
-        shown = {u.owner for u in seen}
-        gone = [u for owner, uses in self._foreign.items() if owner not in shown
-                for u in uses]
-        return mine + seen + gone
+    # ------------------------------------------------------------------ who says what
 
-    def note_foreign(self, owner: Owner, uses: list[UrlUse] | None) -> None:
+    def observe(self, owner: Owner, uses: Iterable[UrlUse],
+                claim: IdClaim | None = None) -> None:
+        """The cluster's word on ``owner``, as its latest watch event shows it."""
+        self._seen[owner] = tuple(uses)
+        if claim is not None:
+            self._seen_claims[owner] = claim
+        self._unseen.discard(owner)
+        self._refresh(owner)
+        self._refresh_claim(owner)
+
+    def unobserve(self, owner: Owner) -> None:
+        """``owner`` is gone from the cluster: only this process's word on it remains."""
+        self._seen.pop(owner, None)
+        self._seen_claims.pop(owner, None)
+        self._track(owner)
+        self._refresh(owner)
+        self._refresh_claim(owner)
+
+    def note_foreign(self, owner: Owner, uses: Iterable[UrlUse] | None) -> None:
         """Shards by label: ``owner``'s uses when another shard drives it, None when this
         one does (from the index, which sees every object)."""
         if uses is None:
             self._foreign.pop(owner, None)
         else:  # relabelled away from this shard: the other one's word counts from now on
-            self._foreign[owner] = uses
+            self._foreign[owner] = tuple(uses)
             self._local.pop(owner, None)
+        self._track(owner)
+        self._refresh(owner)
 
-    def record(self, owner: Owner, uses: list[UrlUse]) -> None:
+    def record(self, owner: Owner, uses: Iterable[UrlUse]) -> None:
         """This process's latest word on ``owner``; wakes waiters when it frees anything."""
         if owner in self._foreign:  # relabelled to another shard mid-step: its word counts
             return
-        before = self._local.get(owner, [])
-        self._local[owner] = uses
-        if (any(u.active for u in before) and not any(u.active for u in uses)) \
-                or {u.key for u in before if u.contending} - {u.key for u in uses}:
+        before = self._local.get(owner, ())
+        after = self._local[owner] = tuple(uses)
+        self._track(owner)
+        self._refresh(owner)
+        if (any(u.active for u in before) and not any(u.active for u in after)) \
+                or {u.key for u in before if u.contending} - {u.key for u in after}:
             self._notify()
-
-    def gate(self, me: Owner, key: str, indexed: Iterable[UrlUse], now: datetime) -> Gate:
-        if self.shard is not None and self.shard.selector is not None:
-            if any(u.key == key and u.owner != me and u.owner in self._foreign
-                   and (u.active or u.contending) for u in self.uses(indexed)):
-                return OtherShard(None)  # the URL is shared across shards: never race
-        elif self.shard is not None and not self.shard.owns_key(key):
-            return OtherShard(shard_of_key(key, self.shard.count))
-        return url_gate(me, key, self.uses(indexed), now, self.cooldown, self.started_at)
-
-    def quota_ok(self, me: Owner, app_id: str, indexed: Iterable[UrlUse], limit: int) -> bool:
-        """Sharded, each shard counts only the tasks on its own URLs (only it starts those)
-        against its slice of ``limit``: the slices add up to ``limit``, so no race between
-        shards can exceed it."""
-        uses = self.uses(indexed)
-        if self.shard is None:
-            return quota_free(me, app_id, uses, limit)
-        shard = self.shard
-        if shard.selector is not None:  # the tasks of the objects this shard drives
-            own = [u for u in uses if u.owner not in self._foreign]
-        else:
-            own = [u for u in uses if u.key is not None and shard.owns_key(u.key)]
-        return quota_free(me, app_id, own, shard.quota_share(limit))
-
-    def active_count(self, indexed: Iterable[UrlUse]) -> int:
-        """The live tasks this process polls: sharded, only its own (their polls share its
-        slice of the budget; counting every shard's would stretch its polls k times)."""
-        uses = [u for u in self.uses(indexed) if u.active]
-        if self.shard is None:
-            return len(uses)
-        if self.shard.selector is not None:
-            return sum(1 for u in uses if u.owner not in self._foreign)
-        shard = self.shard
-        return sum(1 for u in uses if u.key is not None and shard.owns_key(u.key))
 
     def claim(self, claim: IdClaim) -> None:
         """This process's latest word on the TaskIds ``claim.owner`` may act on."""
         self._claims[claim.owner] = claim
+        self._track(claim.owner)
+        self._refresh_claim(claim.owner)
 
-    def claims(self, indexed: Iterable[IdClaim]) -> list[IdClaim]:
-        return [*self._claims.values(), *(c for c in indexed if c.owner not in self._claims)]
+    # ------------------------------------------------------------------ the questions
 
-    def task_id_taken(self, me: IdClaim, candidate: str, indexed: Iterable[IdClaim]) -> bool:
-        return task_id_taken(me, candidate, self.claims(indexed))
+    def gate(self, me: Owner, key: str, now: datetime) -> Gate:
+        same = self.uses_of(key)
+        if self.shard is not None and self.shard.selector is not None:
+            if any(u.owner != me and u.owner in self._foreign
+                   and (u.active or u.contending) for u in same):
+                return OtherShard(None)  # the URL is shared across shards: never race
+        elif self.shard is not None and not self.shard.owns_key(key):
+            return OtherShard(shard_of_key(key, self.shard.count))
+        return url_gate(me, key, same, now, self.cooldown, self.started_at)
 
-    def prune(self, alive: set[Owner], now: datetime) -> None:
+    def quota_ok(self, me: Owner, app_id: str, limit: int) -> bool:
+        """Sharded, each shard counts only the tasks it starts (on its own URLs, or of the
+        objects it drives) against its slice of ``limit``: the slices add up to
+        ``limit``, so no race between shards can exceed it."""
+        share = limit if self.shard is None else self.shard.quota_share(limit)
+        return quota_free(me, self._holders.get(app_id, set()), share)
+
+    def active_count(self) -> int:
+        """The live tasks this process polls: sharded, only its own (their polls share its
+        slice of the budget; counting every shard's would stretch its polls k times)."""
+        return self._active
+
+    def task_id_taken(self, me: IdClaim, candidate: str) -> bool:
+        near = self._naming.get((me.app_id, candidate), set()) | self._naming.get(
+            (me.app_id, me.base), set())
+        return task_id_taken(me, candidate, [self._claim_in_effect[o] for o in near])
+
+    def uses_of(self, key: str) -> list[UrlUse]:
+        """The uses in effect of one URL."""
+        return [u for uses in self._by_key.get(key, {}).values() for u in uses]
+
+    def uses(self) -> list[UrlUse]:
+        """Every use in effect."""
+        return [u for uses in self._in_effect.values() for u in uses]
+
+    def claims(self) -> list[IdClaim]:
+        """Every claim in effect: this process's, else the cluster's."""
+        return list(self._claim_in_effect.values())
+
+    # ------------------------------------------------------------------ housekeeping
+
+    def prune(self, now: datetime) -> None:
         """Forget deleted objects: their TaskIds at once (the cluster no longer shows a
         claim), their URLs once cooled down."""
-        for owner in [o for o in self._claims if o not in alive]:
-            del self._claims[owner]
-        for memory in (self._local, self._foreign):
-            for owner in [o for o in memory if o not in alive]:
-                if all(not u.active and (u.released_at is None
-                                         or u.released_at + self.cooldown < now)
-                       for u in memory[owner]):
+        for owner in list(self._unseen):
+            dropped = self._claims.pop(owner, None) is not None
+            for memory in (self._local, self._foreign):
+                if owner in memory and all(
+                        not u.active and (u.released_at is None
+                                          or u.released_at + self.cooldown < now)
+                        for u in memory[owner]):
                     del memory[owner]
+                    dropped = True
+            if owner not in self._local and owner not in self._foreign:
+                self._unseen.discard(owner)
+            if dropped:
+                self._refresh(owner)
+                self._refresh_claim(owner)
 
     def subscribe(self, listener: Callable[[], None]) -> Callable[[], None]:
         self._listeners.append(listener)
@@ -227,3 +277,72 @@ class Ledger:
     def _notify(self) -> None:
         for listener in list(self._listeners):
             listener()
+
+    def _track(self, owner: Owner) -> None:
+        if owner not in self._seen:
+            self._unseen.add(owner)
+
+    def _refresh(self, owner: Owner) -> None:
+        """Re-index ``owner``'s uses in effect after any word on it changed."""
+        self._unindex(owner)
+        if owner in self._local:
+            uses = self._local[owner]
+        elif owner in self._seen:
+            uses = self._seen[owner]
+        else:
+            uses = self._foreign.get(owner, ())
+        if not uses:
+            return
+        self._in_effect[owner] = uses
+        for key in {u.key for u in uses if u.key is not None}:
+            self._by_key.setdefault(key, {})[owner] = tuple(u for u in uses if u.key == key)
+        counted = [u for u in uses if u.active and self._counts(owner, u)]
+        apps = frozenset(u.app_id for u in counted)
+        self._counted[owner] = (len(counted), apps)
+        self._active += len(counted)
+        for app in apps:
+            self._holders.setdefault(app, set()).add(owner)
+
+    def _unindex(self, owner: Owner) -> None:
+        for key in {u.key for u in self._in_effect.pop(owner, ()) if u.key is not None}:
+            same = self._by_key[key]
+            del same[owner]
+            if not same:
+                del self._by_key[key]
+        count, apps = self._counted.pop(owner, (0, frozenset()))
+        self._active -= count
+        for app in apps:
+            holders = self._holders[app]
+            holders.discard(owner)
+            if not holders:
+                del self._holders[app]
+
+    def _counts(self, owner: Owner, use: UrlUse) -> bool:
+        """Does a live ``use`` count against this process's quota slice and poll budget?
+        Sharded, only the tasks it starts do."""
+        if self.shard is None:
+            return True
+        if self.shard.selector is not None:
+            return owner not in self._foreign
+        return use.key is not None and self.shard.owns_key(use.key)
+
+    def _refresh_claim(self, owner: Owner) -> None:
+        for name in _names(self._claim_in_effect.pop(owner, None)):
+            claimants = self._naming[name]
+            claimants.discard(owner)
+            if not claimants:
+                del self._naming[name]
+        claim = self._claims.get(owner) or self._seen_claims.get(owner)
+        if claim is None:
+            return
+        self._claim_in_effect[owner] = claim
+        for name in _names(claim):
+            self._naming.setdefault(name, set()).add(owner)
+
+
+def _names(claim: IdClaim | None) -> set[tuple[str, str]]:
+    """The (app, TaskId) pairs a claim speaks for: its base, and the TaskId it holds."""
+    if claim is None:
+        return set()
+    return {(claim.app_id, claim.base)} | (
+        {(claim.app_id, claim.current)} if claim.current else set())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -25,6 +26,14 @@ class Owner:
     namespace: str
     name: str
     uid: str = ""
+
+    def __hash__(self) -> int:
+        """Cached: the ledger's indices look owners up on every decision."""
+        return self._hash
+
+    @functools.cached_property
+    def _hash(self) -> int:
+        return hash((self.created, self.namespace, self.name, self.uid))
 
     @property
     def ref(self) -> str:

@@ -9,7 +9,7 @@ first. The service documents no error for breaking these rules, so we must never
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -83,9 +83,9 @@ def url_gate(
     (the operator's start: a stop we did not see may have happened just before).
     """
     same = [u for u in uses if u.key == key]
-    for use in same:
-        if use.owner != me and use.active:
-            return InUse(use.owner)
+    holders = [u.owner for u in same if u.owner != me and u.active]
+    if holders:  # one, unless the cluster was broken before us: name the oldest, always
+        return InUse(min(holders))
     releases = [u.released_at for u in same if u.released_at is not None]
     last_release = max(releases) if releases else undated_release
     if now < last_release + cooldown:
@@ -96,10 +96,10 @@ def url_gate(
     return Free()
 
 
-def quota_free(me: Owner, app_id: str, uses: Iterable[UrlUse], limit: int) -> bool:
-    """Is there room under the per-app concurrency quota for one more task of ``me``?"""
-    active = {u.owner for u in uses if u.app_id == app_id and u.active and u.owner != me}
-    return len(active) < limit
+def quota_free(me: Owner, holders: Collection[Owner], limit: int) -> bool:
+    """Is there room under the per-app concurrency quota for one more task of ``me``?
+    ``holders``: the MPUTasks whose task of the app may be live (``me`` among them or not)."""
+    return len(holders) - (me in holders) < limit
 
 
 @dataclass(frozen=True)
