@@ -151,8 +151,16 @@ def test_tasks_filter_stats_and_reset(emu: EmulatorThread) -> None:
     assert len(control(emu, "GET", "/tasks").json()["tasks"]) == 2
     assert [t["appId"] for t in control(emu, "GET", f"/tasks?appId={app}").json()["tasks"]] \
         == [app]
+    requests.post(emu.url + "/", params=v1({**start_params(app), "ChannelId": "c2"}),
+                  timeout=5)
+    requests.post(emu.url + "/", params=v1({**start_params(), "ChannelId": "c3"}), timeout=5)
+    assert sorted(t["channelId"] for t in emu.tasks(["c2", "c3"])) == ["c2", "c3"]
+    assert [t["channelId"] for t in emu.tasks(["c2"])] == ["c2"]
+    assert [t["channelId"] for t in control(
+        emu, "GET", f"/tasks?appId={app}&channelId=c3&channelId=ch").json()["tasks"]] == ["ch"]
+    assert len(emu.tasks()) == 4
     stats = control(emu, "GET", "/stats").json()
-    assert stats["calls"] == {"StartMPUTask": 2} and stats["errors"] == {}
+    assert stats["calls"] == {"StartMPUTask": 4} and stats["errors"] == {}
     assert {"urlRuleViolations", "quotaRefusals", "maxConcurrentTasks",
             "peakCallsPerSecond", "config"} <= set(stats)
     assert "testsecret" not in json.dumps(stats)

@@ -56,10 +56,13 @@ def kubeconfig_for(server: str, directory: Path) -> Path:
 
 
 class OperatorProcess:
-    """``python -m mpu_operator run -A`` with a test's environment; start, kill, restart."""
+    """``python -m mpu_operator run -A`` with a test's environment; start, kill, restart.
+    ``verbose``: debug logging, which the scenarios read; the bench runs as deployed."""
 
-    def __init__(self, kubeconfig: Path, env: Mapping[str, str], log_dir: Path) -> None:
+    def __init__(self, kubeconfig: Path, env: Mapping[str, str], log_dir: Path, *,
+                 verbose: bool = True) -> None:
         self.kubeconfig = kubeconfig
+        self.verbose = verbose
         self.env = {**os.environ, **env, "KUBECONFIG": str(kubeconfig)}
         self.log_dir = log_dir
         self.proc: subprocess.Popen[bytes] | None = None
@@ -70,7 +73,8 @@ class OperatorProcess:
         self.logs.append(log)
         with log.open("wb") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "mpu_operator", "run", "--all-namespaces", "--verbose"],
+                [sys.executable, "-m", "mpu_operator", "run", "--all-namespaces",
+                 *(["--verbose"] if self.verbose else [])],
                 env=self.env, stdout=out, stderr=subprocess.STDOUT)
         return self
 

@@ -84,10 +84,7 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     # Per shard: a shard waiting out another's deletion must not delay that one's handler.
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(
         prefix=GROUP if _shard is None else f"shard-{_shard.index}.{GROUP}")
-    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-        prefix=GROUP, key="last-handled-configuration",
-        # the URLs may carry auth keys: no copies of them in an annotation
-        ignored_fields=["spec.streamURL", "spec.backupStreamURLs"])
+    settings.persistence.diffbase_storage = ChangesReadByDaemons()
     settings.posting.level = logging.INFO
     settings.execution.max_workers = 32
     asyncio.get_running_loop().set_default_executor(
@@ -99,6 +96,25 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
                 _shard.quota_share(quota) if _shard else quota,
                 "" if _shard is None else f" (shard {_shard} of the MPUTasks)"
                 if _shard.selector else f" (shard {_shard} of the URLs)")
+
+
+class ChangesReadByDaemons(kopf.DiffBaseStorage):
+    """No diff base: nothing stored, and nothing ever changed for kopf's diffing.
+
+    There are no creation or update handlers here; the daemons read every change
+    themselves (by generation). kopf's default diff base would still write a
+    last-handled-configuration annotation at every creation and spec edit: one more PATCH
+    and one more watch event each, a thousand of them when a thousand MPUTasks are created
+    at once, in the one watch stream a user's edit waits in. (And no copy of the spec,
+    whose URLs may carry auth keys, is kept in an annotation.) Deletion handlers are found
+    by the deletionTimestamp, not by a diff."""
+
+    def fetch(self, *, body: kopf.Body) -> kopf.BodyEssence | None:
+        return self.build(body=body)
+
+    def store(self, *, body: kopf.Body, patch: kopf.Patch,
+              essence: kopf.BodyEssence) -> None:
+        return None
 
 
 def _mine(body: kopf.Body, **_: Any) -> bool:

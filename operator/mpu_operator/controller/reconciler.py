@@ -22,6 +22,7 @@ from mpu_operator.catalogue import status_meaning
 from mpu_operator.controller import desired as desired_mod
 from mpu_operator.controller.kube import Kube
 from mpu_operator.controller.settings import OperatorConfig
+from mpu_operator.controller.status_writer import StatusWriter
 from mpu_operator.core import decide as d
 from mpu_operator.core import failover, reasons
 from mpu_operator.core import transitions as tr
@@ -74,6 +75,7 @@ class ObjectState:
     last_status: dict[str, Any] | None = None
     reported: tuple[str, str] | None = None  # last (reason, message) sent as an Event
     url_waiting: bool = False  # the last decision was to wait for the URL rule (metrics)
+    writer: StatusWriter | None = None  # made at the first status write (knows the name)
 
 
 @dataclass
@@ -271,7 +273,7 @@ async def _start(ctx: Context, obj: ObjectState, inputs: Inputs, desired: Desire
                                 failed_over=action.failed_over)
         _record_uses(ctx, inputs.owner, record)  # claim the URL before any await
         await _commit(ctx, obj, inputs, record, desired, d.phase_of_record(record),
-                      reasons.STARTING, f"starting task {action.task_id}")
+                      reasons.STARTING, f"starting task {action.task_id}", durable=True)
     try:
         request_id = await ctx.rtc.start_mpu_task(creds, action.params, priority=URGENT)
     except RTCError as err:
@@ -503,8 +505,11 @@ async def _report_wait(ctx: Context, obj: ObjectState, inputs: Inputs,
 
 async def _commit(ctx: Context, obj: ObjectState, inputs: Inputs, record: Record,
                   desired: Desired | None, phase: d.Phase, reason: str, message: str, *,
-                  stalled: bool = False, contending: bool = False) -> None:
-    """Write the status (skipped when nothing but timestamps of conditions would change)."""
+                  stalled: bool = False, contending: bool = False,
+                  durable: bool = False) -> None:
+    """Write the status (skipped when nothing but timestamps of conditions would change):
+    behind the step, or, ``durable``, before this returns (what a call must find written:
+    see controller/status_writer.py)."""
     in_sync = desired is None or record.state is not TaskState.ACTIVE or d.in_sync(
         record, desired)
     view = View(phase=phase, reason=reason, message=message, stalled=stalled,
@@ -518,9 +523,20 @@ async def _commit(ctx: Context, obj: ObjectState, inputs: Inputs, record: Record
     namespace, name = str(meta.get("namespace")), str(meta.get("name"))
     ctx.metrics.task_phase(namespace, name, phase.value)
     jsonlog.note_task_id(namespace, name, record.task_id)
-    if status == obj.last_status:
+    writer = obj.writer
+    if writer is None:
+        writer = obj.writer = StatusWriter(
+            lambda status: ctx.kube.patch_status(namespace, name, status),
+            on_error=ctx.metrics.reconcile_error)
+    if not durable:
+        if status != obj.last_status:
+            writer.submit(status)
+        obj.last_status = status
         return
-    await ctx.kube.patch_status(namespace, name, status)
+    if status == obj.last_status and writer.settled:
+        return
+    obj.last_status = None  # unknown until written
+    await writer.write_now(status)
     obj.last_status = status
 
 

@@ -117,7 +117,8 @@ async def clear_random_faults(request: web.Request) -> web.Response:
 
 async def tasks(request: web.Request) -> web.Response:
     app_id = request.query.get("appId")
-    return _ok({"tasks": _service(request).state.tasks_json(app_id)})
+    channels = frozenset(request.query.getall("channelId", []))
+    return _ok({"tasks": _service(request).state.tasks_json(app_id, channels)})
 
 
 async def layouts(request: web.Request) -> web.Response:

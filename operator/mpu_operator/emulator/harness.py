@@ -13,7 +13,9 @@ import asyncio
 import json
 import threading
 import urllib.error
+import urllib.parse
 import urllib.request
+from collections.abc import Iterable
 from types import TracebackType
 from typing import Any, Literal
 from urllib.parse import quote
@@ -274,8 +276,11 @@ class EmulatorThread:
         result: dict[str, Any] = self.control("DELETE", _path("random-faults"))
         return result
 
-    def tasks(self) -> list[dict[str, Any]]:
-        return list(self.control("GET", _path("tasks"))["tasks"])
+    def tasks(self, channels: Iterable[str] = ()) -> list[dict[str, Any]]:
+        """Every task record, or those of ``channels`` only."""
+        query = urllib.parse.urlencode([("channelId", c) for c in channels])
+        return list(self.control("GET", _path("tasks") + (f"?{query}" if query else ""))
+                    ["tasks"])
 
     def layouts(self) -> list[dict[str, Any]]:
         """Every custom layout (``GET /_emulator/layouts``)."""

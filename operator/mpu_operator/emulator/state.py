@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter, deque
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -413,11 +413,15 @@ class EmulatorState:
 
     # -- observation --------------------------------------------------------------------
 
-    def tasks_json(self, app_id: str | None = None) -> list[dict[str, Any]]:
+    def tasks_json(self, app_id: str | None = None,
+                   channels: Collection[str] = ()) -> list[dict[str, Any]]:
+        """Every task record, or those of ``app_id`` and/or of ``channels`` only (a
+        thousand records take the emulator's loop long enough to bunch its callers)."""
         with self._lock:
             self._settle()
             return [t.to_json() for t in self._records
-                    if app_id is None or t.spec.app_id == app_id]
+                    if (app_id is None or t.spec.app_id == app_id)
+                    and (not channels or t.spec.channel_id in channels)]
 
     def counters_json(self) -> dict[str, Any]:
         with self._lock:
