@@ -10,7 +10,7 @@ import pytest
 
 from mpu_operator.core.ledger import EPOCH, Ledger, held_use, owner_of, uses_of
 from mpu_operator.core.model import Record, TaskState
-from mpu_operator.core.rules import CoolingDown, Free, InUse, UrlUse
+from mpu_operator.core.rules import CoolingDown, Free, IdClaim, InUse, UrlUse
 
 from .fixtures import at, shows
 
@@ -207,3 +207,21 @@ def test_an_unsubscribed_listener_is_not_woken() -> None:
     unsubscribe()
     ledger.record(OLD, [UrlUse(OLD, KEY, "app", active=False, released_at=at(0))])
     assert woken == []
+
+
+def test_prune_leaves_nothing_behind_once_everything_is_forgotten() -> None:
+    """Deleted objects cost nothing once forgotten: prune looks only at the objects the
+    cluster no longer shows, and that set must shrink back, or every decision would scan
+    every object ever deleted."""
+    ledger = Ledger(LONG_AGO, TEN)
+    for n in range(3):
+        owner = owner_of(body(f"gone{n}"))
+        ledger.observe(owner, [])
+        ledger.record(owner, [UrlUse(owner, f"{KEY}/{n}", "app", active=False,
+                                     released_at=at(-20))])
+        ledger.unobserve(owner)
+    ledger.claim(IdClaim(OLD, "app", "X", None))  # a claim of an object never shown
+    assert len(ledger._unseen) == 4
+    ledger.prune(now=at(0))
+    assert ledger.uses() == [] and ledger.claims() == []
+    assert ledger._unseen == set()

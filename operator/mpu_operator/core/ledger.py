@@ -157,7 +157,7 @@ class Ledger:
         self._holders: dict[str, set[Owner]] = {}  # app -> owners of counted live tasks
         self._active = 0  # counted live tasks
         self._claim_in_effect: dict[Owner, IdClaim] = {}
-        self._naming: dict[tuple[str, str], set[Owner]] = {}  # (app, TaskId) -> claimants
+        self._naming: dict[tuple[str, str | None], set[Owner]] = {}  # (app, TaskId) -> claimants
         self._listeners: list[Callable[[], None]] = []
 
     # ------------------------------------------------------------------ who says what
@@ -188,8 +188,7 @@ class Ledger:
         else:  # relabelled away from this shard: the other one's word counts from now on
             self._foreign[owner] = tuple(uses)
             self._local.pop(owner, None)
-        self._track(owner)
-        self._refresh(owner)
+        self._refresh(owner)  # (the index handler observes it next; unobserve tracks it)
 
     def record(self, owner: Owner, uses: Iterable[UrlUse]) -> None:
         """This process's latest word on ``owner``; wakes waiters when it frees anything."""
@@ -285,12 +284,13 @@ class Ledger:
     def _refresh(self, owner: Owner) -> None:
         """Re-index ``owner``'s uses in effect after any word on it changed."""
         self._unindex(owner)
+        uses: tuple[UrlUse, ...] | None
         if owner in self._local:
             uses = self._local[owner]
         elif owner in self._seen:
             uses = self._seen[owner]
         else:
-            uses = self._foreign.get(owner, ())
+            uses = self._foreign.get(owner)
         if not uses:
             return
         self._in_effect[owner] = uses
@@ -340,9 +340,9 @@ class Ledger:
             self._naming.setdefault(name, set()).add(owner)
 
 
-def _names(claim: IdClaim | None) -> set[tuple[str, str]]:
-    """The (app, TaskId) pairs a claim speaks for: its base, and the TaskId it holds."""
+def _names(claim: IdClaim | None) -> set[tuple[str, str | None]]:
+    """The (app, TaskId) pairs a claim speaks for: its base, and the TaskId it holds (None
+    when it holds none: no TaskId asked about is None)."""
     if claim is None:
         return set()
-    return {(claim.app_id, claim.base)} | (
-        {(claim.app_id, claim.current)} if claim.current else set())
+    return {(claim.app_id, claim.base), (claim.app_id, claim.current)}
