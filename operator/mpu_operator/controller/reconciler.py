@@ -89,14 +89,24 @@ class Inputs:
 
 
 def note_event(obj: ObjectState, body: Mapping[str, Any]) -> None:
-    """Every event wakes the daemon; a user's change (new generation, deletion) also
-    preempts a routine poll it may be queued for."""
+    """Every event wakes the daemon, but the echo of its own status write; a user's change
+    (new generation, deletion) also preempts a routine poll it may be queued for.
+
+    The echo would only run a step that decides to wait again: at start-up, with a
+    thousand objects each writing twice, those steps kept the event loop busy while a
+    user's edit waited in the watch stream behind them."""
     meta = body.get("metadata") or {}
     generation = meta.get("generation")
     if generation != obj.seen_generation or meta.get("deletionTimestamp"):
         obj.seen_generation = generation
         obj.urgent.set()
+    elif obj.last_status is not None and _plain(body.get("status")) == obj.last_status:
+        return
     obj.wake.set()
+
+
+def _plain(value: object) -> object:
+    return dict(value) if isinstance(value, Mapping) else value
 
 
 async def step(ctx: Context, obj: ObjectState, read: Callable[[], Inputs]) -> d.Action:
