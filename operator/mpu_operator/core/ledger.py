@@ -1,11 +1,12 @@
 """Who holds which stream URL and TaskId, cluster-wide: the cluster's word plus our own
 fresher one.
 
-The kopf index gives every MPUTask's use as last seen in the cluster (populated before any
-handler runs, so a restarted operator knows the holders before it starts anything). This
-process's own decisions are newer than any watch event, so they override the index for
-their owners; and they outlive a deleted object until its URL has cooled down, which the
-index (that forgets deleted objects) cannot do.
+The kopf index handler tells the ledger every MPUTask's uses as last seen in the cluster
+(kopf runs it for every listed object before any daemon, so a restarted operator knows
+the holders before it starts anything). This process's own decisions are newer than any
+watch event, so they override the cluster's word for their owners; and they outlive a
+deleted object until its URL has cooled down, which the cluster's word (gone with the
+object) cannot do.
 """
 
 from __future__ import annotations
