@@ -162,7 +162,7 @@ class SameAnswers(RuleBasedStateMachine):
         assert Counter(self.ledger.uses()) == Counter(self.reference.uses(self._indexed()))
         assert set(self.ledger.claims()) == set(self.reference.claims(self._indexed_claims()))
         for key in KEYS:
-            assert Counter(self.ledger.uses_of(key)) == Counter(
+            assert Counter(self.ledger.uses_at(key)) == Counter(
                 u for u in self.reference.uses(self._indexed()) if u.key == key)
         assert self.woken["indexed"] == self.woken["reference"]
 

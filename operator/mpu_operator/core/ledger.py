@@ -212,7 +212,7 @@ class Ledger:
     # ------------------------------------------------------------------ the questions
 
     def gate(self, me: Owner, key: str, now: datetime) -> Gate:
-        same = self.uses_of(key)
+        same = self.uses_at(key)
         if self.shard is not None and self.shard.selector is not None:
             if any(u.owner != me and u.owner in self._foreign
                    and (u.active or u.contending) for u in same):
@@ -238,7 +238,7 @@ class Ledger:
             (me.app_id, me.base), set())
         return task_id_taken(me, candidate, [self._claim_in_effect[o] for o in near])
 
-    def uses_of(self, key: str) -> list[UrlUse]:
+    def uses_at(self, key: str) -> list[UrlUse]:
         """The uses in effect of one URL."""
         return [u for uses in self._by_key.get(key, {}).values() for u in uses]
 
